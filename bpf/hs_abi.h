@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one definition of everything that crosses the kernel boundary: map
+ * keys and values, the node config, and the verdict-reason counters. Included
+ * by the BPF programs (after vmlinux.h) and by user space (loader, tests,
+ * benchmarks). Fixed-width types, explicit padding, sizes asserted.
+ *
+ * Addresses are 16 bytes, network order; IPv4 is IPv4-mapped
+ * (::ffff:a.b.c.d) so one key type serves both families.
+ */
+#ifndef HS_ABI_H
+#define HS_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define HS_PIN_DIR "/sys/fs/bpf/heliostat"
+#define HS_VXLAN_PORT 4789
+#define HS_FLOW_MAX 262144
+#define HS_BINDING_MAX 65536
+#define HS_VM_MAX 65536
+#define HS_PEER_MAX 4096
+
+struct hs_ip {
+	__u8 b[16];
+};
+
+/* node_config[0]: this node's identity, written by the loader. */
+struct hs_node_config {
+	struct hs_ip underlay4;	/* outer source for IPv4 peers (mapped), or zero */
+	struct hs_ip underlay6;	/* outer source for IPv6 peers, or zero */
+	__u32 vni;		/* VXLAN network identifier, 24 bits */
+	__be16 vxlan_port;	/* outer UDP destination port */
+	__u16 underlay_mtu;	/* IP MTU of the underlay; 0 = no check */
+	__u32 flags;		/* HS_CFG_F_* */
+	__u32 uplink_ifindex;	/* where SNATed replies leave when local */
+};
+
+enum hs_cfg_flags {
+	HS_CFG_F_ENABLED = 1 << 0,	/* config written; until then all passes */
+	HS_CFG_F_FRAG_FORWARD = 1 << 1, /* translate fragments on address-only bindings */
+};
+
+/*
+ * bindings: public address (+ protocol + port) at this front-end -> VM.
+ * Looked up exact first, then with proto = 0 and port = 0 (address only).
+ */
+struct hs_binding_key {
+	struct hs_ip pub;
+	__be16 port;	/* 0 = any */
+	__u8 proto;	/* IPPROTO_TCP/UDP, 0 = any */
+	__u8 pad;
+};
+
+struct hs_binding {
+	struct hs_ip vm;	/* overlay address of the VM */
+	__be16 vm_port;		/* 0 = keep the port */
+	__u16 pad;
+	__u32 vm_id;
+};
+
+/*
+ * rbindings: the reverse of bindings, for SNAT of replies leaving through
+ * this front-end: (vm address, proto, vm port) -> (public address, port).
+ * Looked up exact, then address only. Derived by the loader from bindings.
+ */
+struct hs_rbinding_key {
+	struct hs_ip vm;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct hs_rbinding {
+	struct hs_ip pub;
+	__be16 pub_port;	/* 0 = keep the port */
+	__u16 pad;
+};
+
+/* vms: where a VM's overlay address lives, as seen from this node. */
+enum hs_vm_kind {
+	HS_VM_LOCAL = 1,	/* on this host, behind ifindex */
+	HS_VM_REMOTE = 2,	/* on host `host` */
+	HS_VM_FORWARD = 3,	/* just moved to `host`: forward, flagged */
+};
+
+struct hs_vm {
+	__u32 kind;		/* enum hs_vm_kind */
+	__u32 ifindex;		/* LOCAL: the VM's tap/veth (host side) */
+	__u8 mac[6];		/* LOCAL: the VM's MAC (frames to it) */
+	__u8 gw_mac[6];		/* LOCAL: source MAC of frames to the VM */
+	struct hs_ip host;	/* REMOTE/FORWARD: underlay address of its host */
+	struct hs_ip entry;	/* underlay address of the front-end of its primary
+				 * binding: replies with no flow entry leave there */
+	__u32 epoch;
+	__u32 vm_id;
+};
+
+/* flows: on the host that runs the VM, which front-end a client flow
+ * entered by, so replies leave there. LRU; learned on ingress. */
+struct hs_flow_key {
+	struct hs_ip client;
+	struct hs_ip vm;
+	__be16 client_port;	/* ICMP echo: the identifier */
+	__be16 vm_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct hs_flow {
+	struct hs_ip entry;	/* underlay address of the front-end */
+	__u32 vm_id;
+	__u32 pad;
+};
+
+/* peers: underlay addresses VXLAN is accepted from. */
+struct hs_peer {
+	__u32 host_id;
+	__u32 flags;
+};
+
+/*
+ * VXLAN flag (RFC 7348 reserved bits, first reserved byte after the flags):
+ * set on packets a forwarding pointer re-encapsulated, so the destination
+ * does not learn the forwarder as the flow's front-end. Ignored by other
+ * VXLAN endpoints.
+ */
+#define HS_VXLAN_RSVD_FWD 0x01
+
+/*
+ * Verdict reasons: every pass, drop, redirect or transmit bumps exactly one
+ * per-CPU counter. X(name, description). The index is the enum value.
+ */
+#define HS_REASONS(X)                                                        \
+	X(PASS_NOT_IP, "not IP/IPv6: passed to the stack")                  \
+	X(PASS_NO_BINDING, "not for a binding or peer: passed to the stack")   \
+	X(PASS_DISABLED, "node config not written yet: passed")             \
+	X(PASS_NOT_OURS, "VM sent to an address heliostat does not handle")   \
+	X(TX_DNAT_LOCAL, "binding: DNAT, redirected to a local VM")          \
+	X(TX_DNAT_ENCAP, "binding: DNAT, encapsulated to the VM's host")      \
+	X(TX_DECAP_LOCAL, "decapsulated, redirected to a local VM")           \
+	X(TX_DECAP_SNAT, "decapsulated reply: SNAT, sent to the client")      \
+	X(TX_FORWARD, "forwarding pointer: re-encapsulated to the new host")  \
+	X(TX_REPLY_SNAT, "VM reply: SNAT, sent out locally")                 \
+	X(TX_REPLY_ENCAP, "VM reply: encapsulated to its front-end")          \
+	X(TX_EW_LOCAL, "VM to VM: redirected on this host")                   \
+	X(TX_EW_ENCAP, "VM to VM: encapsulated to the peer's host")          \
+	X(TX_ICMP_TOOBIG, "too big for the underlay: ICMP error sent back")   \
+	X(FLOW_LEARNED, "flow entry created (not a verdict)")                 \
+	X(MSS_CLAMPED, "TCP MSS clamped (not a verdict)")                     \
+	X(FRAG_TRANSLATED, "IP fragment translated (not a verdict)")          \
+	X(DROP_FRAG, "IP fragment on a port binding: dropped")               \
+	X(DROP_MALFORMED_L2, "truncated Ethernet/VLAN header")               \
+	X(DROP_MALFORMED_IP, "bad IPv4 header (version, IHL, length)")       \
+	X(DROP_MALFORMED_IP6, "bad IPv6 header or extension chain")          \
+	X(DROP_MALFORMED_L4, "truncated or bad TCP/UDP/ICMP header")         \
+	X(DROP_MALFORMED_VXLAN, "bad VXLAN header or inner frame")          \
+	X(DROP_UNKNOWN_PEER, "VXLAN from an underlay address not a peer")    \
+	X(DROP_BAD_VNI, "VXLAN with a wrong VNI or flags")                    \
+	X(DROP_NO_VM, "binding or decap target has no VM location")          \
+	X(DROP_DECAP_NO_TARGET, "decapsulated packet for no local VM or binding") \
+	X(DROP_SPOOF, "VM sent from an address not its own")                  \
+	X(DROP_NO_ROUTE, "FIB lookup failed: no route or neighbour")          \
+	X(DROP_TOO_BIG, "too big for the underlay, no ICMP error possible")   \
+	X(DROP_TTL, "TTL/hop limit exceeded")                                \
+	X(DROP_ERROR, "internal error (adjust_head/tail failed)")
+
+enum hs_reason {
+#define HS_REASON_ENUM(name, desc) HS_R_##name,
+	HS_REASONS(HS_REASON_ENUM)
+#undef HS_REASON_ENUM
+	HS_R_MAX
+};
+
+_Static_assert(sizeof(struct hs_ip) == 16, "hs_ip");
+_Static_assert(sizeof(struct hs_node_config) == 48, "hs_node_config");
+_Static_assert(sizeof(struct hs_binding_key) == 20, "hs_binding_key");
+_Static_assert(sizeof(struct hs_binding) == 24, "hs_binding");
+_Static_assert(sizeof(struct hs_rbinding_key) == 20, "hs_rbinding_key");
+_Static_assert(sizeof(struct hs_rbinding) == 20, "hs_rbinding");
+_Static_assert(sizeof(struct hs_vm) == 60, "hs_vm");
+_Static_assert(sizeof(struct hs_flow_key) == 40, "hs_flow_key");
+_Static_assert(sizeof(struct hs_flow) == 24, "hs_flow");
+_Static_assert(sizeof(struct hs_peer) == 8, "hs_peer");
+
+#endif
