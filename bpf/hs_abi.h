@@ -163,7 +163,7 @@ struct hs_peer {
 	X(DROP_SPOOF, "VM sent from an address not its own")                  \
 	X(DROP_NO_ROUTE, "FIB lookup failed: no route or neighbour")          \
 	X(DROP_TOO_BIG, "too big for the underlay, no ICMP error possible")   \
-	X(DROP_TTL, "TTL/hop limit exceeded")                                \
+	X(DROP_FWD_LOOP, "forwarded packet would be forwarded again")         \
 	X(DROP_ERROR, "internal error (adjust_head/tail failed)")
 
 enum hs_reason {

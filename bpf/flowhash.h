@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The inner-flow hash that picks the outer VXLAN UDP source port (RFC 7348
+ * §5: entropy for underlay ECMP). Plain C, shared by the BPF programs and by
+ * the tests that predict their output. Inputs are raw packet bytes (ports in
+ * network order, as read); the result is stable for a flow in one direction.
+ */
+#ifndef HS_FLOWHASH_H
+#define HS_FLOWHASH_H
+
+#include "bpf/hs_abi.h"
+
+#define HS_SPORT_MIN 49152	/* IANA dynamic range: 49152-65535 */
+
+static inline __u32 hs_mix32(__u32 h)
+{
+	/* murmur3's finaliser: cheap, and every input bit moves every output bit */
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+static inline __u32 hs_flow_hash(const struct hs_ip *src, const struct hs_ip *dst, __be16 sport,
+				 __be16 dport, __u8 proto)
+{
+	__u32 h = 0x9e3779b9u ^ proto;
+	__u32 w;
+
+	for (int i = 0; i < 16; i += 4) {
+		__builtin_memcpy(&w, &src->b[i], 4);
+		h = hs_mix32(h ^ w);
+		__builtin_memcpy(&w, &dst->b[i], 4);
+		h = hs_mix32(h ^ w);
+	}
+	return hs_mix32(h ^ (((__u32)sport << 16) | dport));
+}
+
+/* Outer UDP source port in host order. */
+static inline __u16 hs_vxlan_sport(__u32 hash)
+{
+	return (__u16)(HS_SPORT_MIN | (hash & 0x3fff));
+}
+
+#endif
