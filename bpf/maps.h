@@ -8,6 +8,9 @@
 #ifndef HS_MAPS_H
 #define HS_MAPS_H
 
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
 #include "bpf/hs_abi.h"
 
 struct {

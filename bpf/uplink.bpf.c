@@ -1,15 +1,258 @@
 // SPDX-License-Identifier: GPL-2.0
-/* uplink program: placeholder while the data plane is written; passes all. */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-
+/*
+ * Uplink program (XDP on a node's underlay / external interface): packets to
+ * a binding's public address are DNATed to the VM and delivered locally or
+ * encapsulated straight to its host; VXLAN from peers is decapsulated for
+ * local VMs, forwarded after a move, or SNATed back to clients when this node
+ * is the front-end. Everything else passes. See docs/dataplane.md.
+ */
+#include "bpf/common.h"
 #include "bpf/maps.h"
+#include "bpf/encap.h"
+#include "bpf/nat.h"
+#include "bpf/parse.h"
+
+static __always_inline int verdict(int act, enum hs_reason r)
+{
+	count(r);
+	return act;
+}
+
+/* Insert-only: an existing entry (handed over at migration) is kept, and
+ * the established-flow path does no map write. */
+static __always_inline void learn_flow(const struct pkt *p, const struct hs_ip *entry,
+				       __u32 vm_id)
+{
+	struct hs_flow_key k = {};
+	struct hs_flow v = {};
+
+	if (p->frag || p->icmp_err)
+		return;
+	k.client = p->src;
+	k.vm = p->dst;
+	k.client_port = p->sport;
+	k.vm_port = p->dport;
+	k.proto = p->proto;
+	if (bpf_map_lookup_elem(&flows, &k))
+		return;
+	v.entry = *entry;
+	v.vm_id = vm_id;
+	if (!bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST))
+		count(HS_R_FLOW_LEARNED);
+}
+
+/* Packet too big for the tunnel: an ICMP error back, or a counted drop. */
+static __always_inline int reject_too_big(struct xdp_md *ctx, struct pkt *p,
+					  const struct hs_node_config *cfg, const struct hs_ip *host)
+{
+	__u32 mtu = cfg->underlay_mtu - outer_len(ip_is_v4(host));
+
+	if (p->v4 && !p->df)
+		return verdict(XDP_DROP, HS_R_DROP_TOO_BIG);
+	if (!p->v4 && mtu < 1280)
+		mtu = 1280;
+	if (make_toobig(ctx, p, mtu))
+		return verdict(XDP_DROP, HS_R_DROP_TOO_BIG);
+	return verdict(XDP_TX, HS_R_TX_ICMP_TOOBIG);
+}
+
+static __always_inline int to_local_vm(struct xdp_md *ctx, struct pkt *p, const struct hs_vm *vm,
+				       enum hs_reason r)
+{
+	if (strip_vlans(ctx, p) || set_eth(ctx, vm->mac, vm->gw_mac))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	count(r);
+	return bpf_redirect(vm->ifindex, 0);
+}
+
+static __always_inline int to_host(struct xdp_md *ctx, struct pkt *p,
+				   const struct hs_node_config *cfg, const struct hs_ip *host,
+				   bool fwd, enum hs_reason r)
+{
+	const struct hs_ip *src = our_addr(cfg, host);
+	struct hs_nexthop nh;
+
+	if (ip_is_zero(src) || fib_out(ctx, src, host, &nh))
+		return verdict(XDP_DROP, HS_R_DROP_NO_ROUTE);
+	nh.fwd = fwd;
+	if (strip_vlans(ctx, p) || encap_prep(ctx, p, host, &nh) || encap(ctx, p, cfg, host, &nh))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	return verdict(send_to(ctx, &nh), r);
+}
+
+/* Packet to a public address. */
+static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
+					  const struct hs_node_config *cfg)
+{
+	struct hs_binding_key k = {};
+	struct hs_binding *b = NULL;
+	struct hs_vm *vm;
+	__be16 port;
+	const struct hs_ip *entry;
+
+	k.pub = p->dst;
+	if (p->icmp_err && p->in.has_ports) {
+		k.port = p->in.sport;
+		k.proto = p->in.proto;
+	} else if (!p->frag && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+		k.port = p->dport;
+		k.proto = p->proto;
+	}
+	if (k.proto)
+		b = bpf_map_lookup_elem(&bindings, &k);
+	if (!b) {
+		k.port = 0;
+		k.proto = 0;
+		b = bpf_map_lookup_elem(&bindings, &k);
+	}
+	if (!b)
+		return verdict(XDP_PASS, HS_R_PASS_NO_BINDING);
+	/* an address-only entry with no VM marks "port bindings only" */
+	if (ip_is_zero(&b->vm))
+		return p->frag ? verdict(XDP_DROP, HS_R_DROP_FRAG) :
+				 verdict(XDP_PASS, HS_R_PASS_NO_BINDING);
+
+	vm = bpf_map_lookup_elem(&vms, &b->vm);
+	if (!vm)
+		return verdict(XDP_DROP, HS_R_DROP_NO_VM);
+	if (vm->kind != HS_VM_LOCAL && too_big(cfg, p, &vm->host))
+		return reject_too_big(ctx, p, cfg, &vm->host);
+
+	port = b->vm_port;
+	if (xlate(ctx, p, true, &b->vm, port))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	if (p->frag)
+		count(HS_R_FRAG_TRANSLATED);
+	if (mss_clamp(ctx, p, cfg))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+
+	if (vm->kind == HS_VM_LOCAL) {
+		entry = ip_is_zero(&cfg->underlay4) ? &cfg->underlay6 : &cfg->underlay4;
+		learn_flow(p, entry, b->vm_id);
+		return to_local_vm(ctx, p, vm, HS_R_TX_DNAT_LOCAL);
+	}
+	if (strip_vlans(ctx, p) || set_eth(ctx, vm->mac, vm->gw_mac))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	return to_host(ctx, p, cfg, &vm->host, false, HS_R_TX_DNAT_ENCAP);
+}
+
+/* VXLAN addressed to us. p describes the outer packet on entry and is
+ * reused for the inner one (the stack is too small for two). */
+static __noinline int handle_vxlan(struct xdp_md *ctx, struct pkt *p,
+					const struct hs_node_config *cfg)
+{
+	struct hs_rbinding_key rk = {};
+	struct hs_rbinding *rb;
+	struct hs_nexthop nh;
+	struct pkt *q = p;
+	struct hs_ip outer_src = p->src;
+	struct hs_vm *vm;
+	__u32 base = p->l4_off + sizeof(struct udphdr) + VXLAN_HLEN;
+	__u16 proto;
+	__u8 *vx;
+	bool fwd;
+	int rc;
+
+	if (!bpf_map_lookup_elem(&peers, &outer_src))
+		return verdict(XDP_DROP, HS_R_DROP_UNKNOWN_PEER);
+	vx = pkt_ptr(ctx, p->l4_off + sizeof(struct udphdr), VXLAN_HLEN);
+	if (!vx)
+		return verdict(XDP_DROP, HS_R_DROP_MALFORMED_VXLAN);
+	if (!(vx[0] & VXLAN_FLAG_I) ||
+	    (((__u32)vx[4] << 16) | ((__u32)vx[5] << 8) | vx[6]) != (cfg->vni & 0xffffff))
+		return verdict(XDP_DROP, HS_R_DROP_BAD_VNI);
+	fwd = vx[1] & HS_VXLAN_RSVD_FWD;
+
+	/* inner Ethernet at base, no VLAN tags on the overlay */
+	if (!pkt_ptr(ctx, base, ETH_HLEN))
+		return verdict(XDP_DROP, HS_R_DROP_MALFORMED_VXLAN);
+	{
+		__be16 *t = pkt_ptr(ctx, base + 12, 2);
+
+		if (!t)
+			return verdict(XDP_DROP, HS_R_DROP_MALFORMED_VXLAN);
+		proto = bpf_ntohs(*t);
+	}
+	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return verdict(XDP_DROP, HS_R_DROP_DECAP_NO_TARGET);
+	__builtin_memset(q, 0, sizeof(*q));
+	q->l3_off = base + ETH_HLEN;
+	q->l2_len = ETH_HLEN;
+	rc = parse_ip(ctx, q, proto);
+	if (rc)
+		return verdict(XDP_DROP, rc);
+
+	vm = bpf_map_lookup_elem(&vms, &q->dst);
+	if (vm) {
+		if (vm->kind == HS_VM_LOCAL) {
+			if (!fwd && !bpf_map_lookup_elem(&vms, &q->src))
+				learn_flow(q, &outer_src, vm->vm_id);
+			if (strip_outer(ctx, q, base) || mss_clamp(ctx, q, cfg))
+				return verdict(XDP_DROP, HS_R_DROP_ERROR);
+			return to_local_vm(ctx, q, vm, HS_R_TX_DECAP_LOCAL);
+		}
+		if (fwd)
+			return verdict(XDP_DROP, HS_R_DROP_FWD_LOOP);
+		if (too_big(cfg, q, &vm->host))
+			return verdict(XDP_DROP, HS_R_DROP_TOO_BIG);
+		if (strip_outer(ctx, q, base))
+			return verdict(XDP_DROP, HS_R_DROP_ERROR);
+		return to_host(ctx, q, cfg, &vm->host, true, HS_R_TX_FORWARD);
+	}
+
+	/* a reply that entered through this front-end */
+	rk.vm = q->src;
+	if (q->icmp_err && q->in.has_ports) {
+		rk.port = q->in.dport;
+		rk.proto = q->in.proto;
+	} else if (!q->frag && (q->proto == IPPROTO_TCP || q->proto == IPPROTO_UDP)) {
+		rk.port = q->sport;
+		rk.proto = q->proto;
+	}
+	rb = rk.proto ? bpf_map_lookup_elem(&rbindings, &rk) : NULL;
+	if (!rb) {
+		rk.port = 0;
+		rk.proto = 0;
+		rb = bpf_map_lookup_elem(&rbindings, &rk);
+	}
+	if (!rb)
+		return verdict(XDP_DROP, HS_R_DROP_DECAP_NO_TARGET);
+	if (fib_out(ctx, &rb->pub, &q->dst, &nh))
+		return verdict(XDP_DROP, HS_R_DROP_NO_ROUTE);
+	if (strip_outer(ctx, q, base) || xlate(ctx, q, false, &rb->pub, rb->pub_port) ||
+	    mss_clamp(ctx, q, cfg) || set_eth(ctx, nh.dmac, nh.smac))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	if (q->frag)
+		count(HS_R_FRAG_TRANSLATED);
+	return verdict(send_to(ctx, &nh), HS_R_TX_DECAP_SNAT);
+}
 
 SEC("xdp")
 int xdp_uplink(struct xdp_md *ctx)
 {
-	count(HS_R_PASS_DISABLED);
-	return XDP_PASS;
+	struct hs_node_config *cfg = node_cfg();
+	struct pkt *p;
+	__u16 proto;
+	int rc;
+
+	if (!cfg || !(cfg->flags & HS_CFG_F_ENABLED))
+		return verdict(XDP_PASS, HS_R_PASS_DISABLED);
+	p = pkt_get();
+	if (!p)
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	rc = parse_l2(ctx, p, MAX_VLANS, &proto);
+	if (rc)
+		return verdict(XDP_DROP, rc);
+	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return verdict(XDP_PASS, HS_R_PASS_NOT_IP);
+	rc = parse_ip(ctx, p, proto);
+	if (rc)
+		return verdict(XDP_DROP, rc);
+
+	if (p->proto == IPPROTO_UDP && p->has_l4 && !p->frag && p->dport == cfg->vxlan_port &&
+	    is_ours(cfg, &p->dst))
+		return handle_vxlan(ctx, p, cfg);
+	return handle_binding(ctx, p, cfg);
 }
 
 char LICENSE[] SEC("license") = "GPL";
