@@ -12,7 +12,7 @@ pkgs=(
 	# lint
 	clang-format clang-tidy cppcheck
 	# tests and benchmarks
-	iproute2 nftables iperf3 xdp-tools ethtool procps psmisc
+	iproute2 nftables iperf3 xdp-tools ethtool procps psmisc iputils-ping netcat-openbsd tcpdump
 )
 
 missing=()
