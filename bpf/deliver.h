@@ -21,8 +21,7 @@ static __always_inline int verdict(int act, enum hs_reason r)
 
 /* Insert-only: an existing entry (handed over at migration) is kept, and
  * the established-flow path does no map write. */
-static __always_inline void learn_flow(const struct pkt *p, const struct hs_ip *entry,
-				       __u32 vm_id)
+static __always_inline void learn_flow(const struct pkt *p, const struct hs_ip *entry, __u32 vm_id)
 {
 	struct hs_flow_key k = {};
 	struct hs_flow v = {};
@@ -44,7 +43,8 @@ static __always_inline void learn_flow(const struct pkt *p, const struct hs_ip *
 
 /* Packet too big for the tunnel: an ICMP error back, or a counted drop. */
 static __always_inline int reject_too_big(struct xdp_md *ctx, struct pkt *p,
-					  const struct hs_node_config *cfg, const struct hs_ip *host)
+					  const struct hs_node_config *cfg,
+					  const struct hs_ip *host)
 {
 	__u32 mtu = cfg->underlay_mtu - outer_len(ip_is_v4(host));
 

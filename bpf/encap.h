@@ -18,16 +18,16 @@ struct hs_nexthop {
 	__u32 ifindex;
 	__u8 dmac[ETH_ALEN];
 	__u8 smac[ETH_ALEN];
-	__u8 fwd;	/* encap(): set HS_VXLAN_RSVD_FWD */
-	__u8 csum_ok;	/* encap_prep(): isum is valid */
+	__u8 fwd; /* encap(): set HS_VXLAN_RSVD_FWD */
+	__u8 csum_ok; /* encap_prep(): isum is valid */
 	__u16 pad;
-	__u32 hash;	/* encap_prep(): inner flow hash */
-	__u32 isum;	/* encap_prep(): inner_sum() */
+	__u32 hash; /* encap_prep(): inner flow hash */
+	__u32 isum; /* encap_prep(): inner_sum() */
 };
 
 /* Next hop toward dst (source src) through the kernel's FIB. 0 or -1. */
-static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src,
-				   const struct hs_ip *dst, struct hs_nexthop *nh)
+static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const struct hs_ip *dst,
+			      struct hs_nexthop *nh)
 {
 	struct bpf_fib_lookup f = {};
 	long rc;
@@ -173,16 +173,16 @@ static __always_inline __u32 inner_sum(struct xdp_md *ctx, const struct pkt *p, 
 	}
 	/* IPv4 header and ICMPv4 messages sum to zero when their checksums hold */
 	if (p->proto != IPPROTO_ICMP)
-		s += (__u16)~csum_fold(csum_pseudo(&p->src, &p->dst, p->ip_len - (p->l4_off - p->l3_off),
-						   p->proto, p->v4));
+		s += (__u16)~csum_fold(csum_pseudo(
+			&p->src, &p->dst, p->ip_len - (p->l4_off - p->l3_off), p->proto, p->v4));
 	*ok = 1;
 	return s;
 }
 
 /* Reads what encap() needs from the inner frame, in a frame of its own so
  * the unrolled sums do not count against the caller chain's 512-byte stack. */
-static __noinline int encap_prep(struct xdp_md *ctx, const struct pkt *p,
-				 const struct hs_ip *host, struct hs_nexthop *nh)
+static __noinline int encap_prep(struct xdp_md *ctx, const struct pkt *p, const struct hs_ip *host,
+				 struct hs_nexthop *nh)
 {
 	nh->hash = hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto);
 	nh->csum_ok = 0;

@@ -10,7 +10,7 @@
 
 #include "bpf/hs_abi.h"
 
-#define HS_SPORT_MIN 49152	/* IANA dynamic range: 49152-65535 */
+#define HS_SPORT_MIN 49152 /* IANA dynamic range: 49152-65535 */
 
 static inline __u32 hs_mix32(__u32 h)
 {

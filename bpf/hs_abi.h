@@ -28,17 +28,17 @@ struct hs_ip {
 
 /* node_config[0]: this node's identity, written by the loader. */
 struct hs_node_config {
-	struct hs_ip underlay4;	/* outer source for IPv4 peers (mapped), or zero */
-	struct hs_ip underlay6;	/* outer source for IPv6 peers, or zero */
-	__u32 vni;		/* VXLAN network identifier, 24 bits */
-	__be16 vxlan_port;	/* outer UDP destination port */
-	__u16 underlay_mtu;	/* IP MTU of the underlay; 0 = no check */
-	__u32 flags;		/* HS_CFG_F_* */
-	__u32 uplink_ifindex;	/* where SNATed replies leave when local */
+	struct hs_ip underlay4; /* outer source for IPv4 peers (mapped), or zero */
+	struct hs_ip underlay6; /* outer source for IPv6 peers, or zero */
+	__u32 vni; /* VXLAN network identifier, 24 bits */
+	__be16 vxlan_port; /* outer UDP destination port */
+	__u16 underlay_mtu; /* IP MTU of the underlay; 0 = no check */
+	__u32 flags; /* HS_CFG_F_* */
+	__u32 uplink_ifindex; /* where SNATed replies leave when local */
 };
 
 enum hs_cfg_flags {
-	HS_CFG_F_ENABLED = 1 << 0,	/* config written; until then all passes */
+	HS_CFG_F_ENABLED = 1 << 0, /* config written; until then all passes */
 	HS_CFG_F_FRAG_FORWARD = 1 << 1, /* translate fragments on address-only bindings */
 };
 
@@ -48,14 +48,14 @@ enum hs_cfg_flags {
  */
 struct hs_binding_key {
 	struct hs_ip pub;
-	__be16 port;	/* 0 = any */
-	__u8 proto;	/* IPPROTO_TCP/UDP, 0 = any */
+	__be16 port; /* 0 = any */
+	__u8 proto; /* IPPROTO_TCP/UDP, 0 = any */
 	__u8 pad;
 };
 
 struct hs_binding {
-	struct hs_ip vm;	/* overlay address of the VM */
-	__be16 vm_port;		/* 0 = keep the port */
+	struct hs_ip vm; /* overlay address of the VM */
+	__be16 vm_port; /* 0 = keep the port */
 	__u16 pad;
 	__u32 vm_id;
 };
@@ -74,24 +74,24 @@ struct hs_rbinding_key {
 
 struct hs_rbinding {
 	struct hs_ip pub;
-	__be16 pub_port;	/* 0 = keep the port */
+	__be16 pub_port; /* 0 = keep the port */
 	__u16 pad;
 };
 
 /* vms: where a VM's overlay address lives, as seen from this node. */
 enum hs_vm_kind {
-	HS_VM_LOCAL = 1,	/* on this host, behind ifindex */
-	HS_VM_REMOTE = 2,	/* on host `host` */
-	HS_VM_FORWARD = 3,	/* just moved to `host`: forward, flagged */
+	HS_VM_LOCAL = 1, /* on this host, behind ifindex */
+	HS_VM_REMOTE = 2, /* on host `host` */
+	HS_VM_FORWARD = 3, /* just moved to `host`: forward, flagged */
 };
 
 struct hs_vm {
-	__u32 kind;		/* enum hs_vm_kind */
-	__u32 ifindex;		/* LOCAL: the VM's tap/veth (host side) */
-	__u8 mac[6];		/* LOCAL: the VM's MAC (frames to it) */
-	__u8 gw_mac[6];		/* LOCAL: source MAC of frames to the VM */
-	struct hs_ip host;	/* REMOTE/FORWARD: underlay address of its host */
-	struct hs_ip entry;	/* underlay address of the front-end of its primary
+	__u32 kind; /* enum hs_vm_kind */
+	__u32 ifindex; /* LOCAL: the VM's tap/veth (host side) */
+	__u8 mac[6]; /* LOCAL: the VM's MAC (frames to it) */
+	__u8 gw_mac[6]; /* LOCAL: source MAC of frames to the VM */
+	struct hs_ip host; /* REMOTE/FORWARD: underlay address of its host */
+	struct hs_ip entry; /* underlay address of the front-end of its primary
 				 * binding: replies with no flow entry leave there */
 	__u32 epoch;
 	__u32 vm_id;
@@ -102,14 +102,14 @@ struct hs_vm {
 struct hs_flow_key {
 	struct hs_ip client;
 	struct hs_ip vm;
-	__be16 client_port;	/* ICMP echo: the identifier */
+	__be16 client_port; /* ICMP echo: the identifier */
 	__be16 vm_port;
 	__u8 proto;
 	__u8 pad[3];
 };
 
 struct hs_flow {
-	struct hs_ip entry;	/* underlay address of the front-end */
+	struct hs_ip entry; /* underlay address of the front-end */
 	__u32 vm_id;
 	__u32 pad;
 };
@@ -132,6 +132,7 @@ struct hs_peer {
  * Verdict reasons: every pass, drop, redirect or transmit bumps exactly one
  * per-CPU counter. X(name, description). The index is the enum value.
  */
+/* clang-format off */
 #define HS_REASONS(X)                                                        \
 	X(PASS_NOT_IP, "not IP/IPv6: passed to the stack")                  \
 	X(PASS_NO_BINDING, "not for a binding or peer: passed to the stack")   \
@@ -166,11 +167,13 @@ struct hs_peer {
 	X(DROP_FWD_LOOP, "forwarded packet would be forwarded again")         \
 	X(DROP_ERROR, "internal error (adjust_head/tail failed)")
 
+/* clang-format on */
+
 enum hs_reason {
 #define HS_REASON_ENUM(name, desc) HS_R_##name,
 	HS_REASONS(HS_REASON_ENUM)
 #undef HS_REASON_ENUM
-	HS_R_MAX
+		HS_R_MAX
 };
 
 _Static_assert(sizeof(struct hs_ip) == 16, "hs_ip");

@@ -108,8 +108,8 @@ static __always_inline int xlate_embedded(struct xdp_md *ctx, struct pkt *p, boo
 	return 0;
 }
 
-static __noinline int xlate(struct xdp_md *ctx, struct pkt *p, bool dst,
-				 const struct hs_ip *addr, __be16 port)
+static __noinline int xlate(struct xdp_md *ctx, struct pkt *p, bool dst, const struct hs_ip *addr,
+			    __be16 port)
 {
 	__u32 d_ip = 0, d_l4 = 0, d_addr;
 	bool pseudo = p->has_l4 && p->l4_csum_off && l4_has_pseudo(p);
@@ -184,10 +184,10 @@ static __always_inline __u16 mss_limit(const struct hs_node_config *cfg, const s
 struct mss_scan {
 	struct xdp_md *ctx;
 	__u32 l4_off;
-	__u32 o;	/* option offset within the TCP header */
-	__u32 end;	/* TCP header length */
+	__u32 o; /* option offset within the TCP header */
+	__u32 end; /* TCP header length */
 	__u16 limit;
-	__s16 rc;	/* 1 clamped, 0 nothing to do, -1 error */
+	__s16 rc; /* 1 clamped, 0 nothing to do, -1 error */
 };
 
 /* One TCP option per call. Run through bpf_loop() so the verifier checks

@@ -21,27 +21,27 @@ struct embedded {
 	__be16 sport, dport;
 	__u8 proto;
 	__u8 has_ports;
-	__u8 hdrlen;	/* IPv4 header length, for its checksum */
+	__u8 hdrlen; /* IPv4 header length, for its checksum */
 	__u8 pad;
 };
 
 struct pkt {
-	__u32 l3_off;		/* IP header */
-	__u32 l4_off;		/* transport header (valid when has_l4) */
-	__u32 ip_len;		/* IP total length from the header */
-	__u16 l2_len;		/* Ethernet + VLAN tags */
+	__u32 l3_off; /* IP header */
+	__u32 l4_off; /* transport header (valid when has_l4) */
+	__u32 ip_len; /* IP total length from the header */
+	__u16 l2_len; /* Ethernet + VLAN tags */
 	__u8 vlans;
-	__u8 v4;		/* 1 IPv4, 0 IPv6 */
-	__u8 proto;		/* upper-layer protocol */
-	__u8 frag;		/* a fragment (first or later) */
-	__u8 has_l4;		/* transport header parsed (not a later fragment) */
-	__u8 df;		/* IPv4 DF */
+	__u8 v4; /* 1 IPv4, 0 IPv6 */
+	__u8 proto; /* upper-layer protocol */
+	__u8 frag; /* a fragment (first or later) */
+	__u8 has_l4; /* transport header parsed (not a later fragment) */
+	__u8 df; /* IPv4 DF */
 	__u8 tcp_flags;
 	__u8 icmp_type;
-	__u8 icmp_err;		/* ICMP error carrying a parsed embedded packet */
-	__u8 l4_csum_off;	/* checksum offset within L4, 0 = none to update */
+	__u8 icmp_err; /* ICMP error carrying a parsed embedded packet */
+	__u8 l4_csum_off; /* checksum offset within L4, 0 = none to update */
 	struct hs_ip src, dst;
-	__be16 sport, dport;	/* ICMP echo: the identifier in both */
+	__be16 sport, dport; /* ICMP echo: the identifier in both */
 	struct embedded in;
 };
 
@@ -65,8 +65,7 @@ static __always_inline struct pkt *pkt_get(void)
 	return p;
 }
 
-static __always_inline int parse_l2(struct xdp_md *ctx, struct pkt *p, int max_vlans,
-				    __u16 *proto)
+static __always_inline int parse_l2(struct xdp_md *ctx, struct pkt *p, int max_vlans, __u16 *proto)
 {
 	struct ethhdr *eth = pkt_ptr(ctx, 0, ETH_HLEN);
 	__u16 type;
@@ -187,7 +186,8 @@ static __always_inline int parse_l4(struct xdp_md *ctx, struct pkt *p)
 		if (!th)
 			return HS_R_DROP_MALFORMED_L4;
 		doff = th->doff * 4;
-		if (doff < sizeof(*th) || (!p->frag && doff > l4_len) || !pkt_ptr(ctx, p->l4_off, doff))
+		if (doff < sizeof(*th) || (!p->frag && doff > l4_len) ||
+		    !pkt_ptr(ctx, p->l4_off, doff))
 			return HS_R_DROP_MALFORMED_L4;
 		p->sport = th->source;
 		p->dport = th->dest;

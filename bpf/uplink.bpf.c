@@ -11,7 +11,7 @@
 
 /* Packet to a public address. */
 static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
-					  const struct hs_node_config *cfg)
+				     const struct hs_node_config *cfg)
 {
 	struct hs_binding_key k = {};
 	struct hs_binding *b = NULL;
@@ -38,8 +38,8 @@ static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_PASS, HS_R_PASS_NO_BINDING);
 	/* an address-only entry with no VM marks "port bindings only" */
 	if (ip_is_zero(&b->vm))
-		return p->frag ? verdict(XDP_DROP, HS_R_DROP_FRAG) :
-				 verdict(XDP_PASS, HS_R_PASS_NO_BINDING);
+		return p->frag ? verdict(XDP_DROP, HS_R_DROP_FRAG)
+			       : verdict(XDP_PASS, HS_R_PASS_NO_BINDING);
 
 	vm = bpf_map_lookup_elem(&vms, &b->vm);
 	if (!vm)
@@ -68,7 +68,7 @@ static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
 /* VXLAN addressed to us. p describes the outer packet on entry and is
  * reused for the inner one (the stack is too small for two). */
 static __noinline int handle_vxlan(struct xdp_md *ctx, struct pkt *p,
-					const struct hs_node_config *cfg)
+				   const struct hs_node_config *cfg)
 {
 	struct hs_rbinding_key rk = {};
 	struct hs_rbinding *rb;

@@ -75,8 +75,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		return 1;
 	e = (struct cfg_entry *)cfg_find(cfg, section, key);
 	if (e) {
-		hs_err("%s:%d: %s.%s repeated (first set on line %d)", cfg->name, line,
-		       section, key, e->line);
+		hs_err("%s:%d: %s.%s repeated (first set on line %d)", cfg->name, line, section,
+		       key, e->line);
 		cfg->err = -EINVAL;
 		return 0;
 	}
@@ -206,8 +206,8 @@ int hs_cfg_check_keys(const struct hs_cfg *cfg, hs_cfg_keys known)
 	return rc;
 }
 
-int hs_cfg_str(const struct hs_cfg *cfg, const char *section, const char *key,
-	       const char *def, const char **out)
+int hs_cfg_str(const struct hs_cfg *cfg, const char *section, const char *key, const char *def,
+	       const char **out)
 {
 	const struct cfg_entry *e = cfg_find(cfg, section, key);
 
@@ -215,8 +215,8 @@ int hs_cfg_str(const struct hs_cfg *cfg, const char *section, const char *key,
 	return e ? 0 : -ENOENT;
 }
 
-int hs_cfg_u32(const struct hs_cfg *cfg, const char *section, const char *key,
-	       uint32_t def, uint32_t min, uint32_t max, uint32_t *out)
+int hs_cfg_u32(const struct hs_cfg *cfg, const char *section, const char *key, uint32_t def,
+	       uint32_t min, uint32_t max, uint32_t *out)
 {
 	const struct cfg_entry *e = cfg_find(cfg, section, key);
 	uint32_t v;
@@ -233,8 +233,7 @@ int hs_cfg_u32(const struct hs_cfg *cfg, const char *section, const char *key,
 	return 0;
 }
 
-int hs_cfg_bool(const struct hs_cfg *cfg, const char *section, const char *key, bool def,
-		bool *out)
+int hs_cfg_bool(const struct hs_cfg *cfg, const char *section, const char *key, bool def, bool *out)
 {
 	const struct cfg_entry *e = cfg_find(cfg, section, key);
 

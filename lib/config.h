@@ -26,12 +26,12 @@ int hs_cfg_check_keys(const struct hs_cfg *cfg, hs_cfg_keys known);
 
 /* Getters: 0 and *out set; -ENOENT (and *out = def) when absent;
  * -EINVAL with a logged "file:line: ..." when the value is bad. */
-int hs_cfg_str(const struct hs_cfg *cfg, const char *section, const char *key,
-	       const char *def, const char **out);
-int hs_cfg_u32(const struct hs_cfg *cfg, const char *section, const char *key,
-	       uint32_t def, uint32_t min, uint32_t max, uint32_t *out);
-int hs_cfg_bool(const struct hs_cfg *cfg, const char *section, const char *key,
-		bool def, bool *out);
+int hs_cfg_str(const struct hs_cfg *cfg, const char *section, const char *key, const char *def,
+	       const char **out);
+int hs_cfg_u32(const struct hs_cfg *cfg, const char *section, const char *key, uint32_t def,
+	       uint32_t min, uint32_t max, uint32_t *out);
+int hs_cfg_bool(const struct hs_cfg *cfg, const char *section, const char *key, bool def,
+		bool *out);
 
 /* Prints "section.key = value" lines, for a daemon's --check-config. */
 void hs_cfg_dump(const struct hs_cfg *cfg, void (*emit)(const char *line, void *arg), void *arg);

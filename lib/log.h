@@ -34,14 +34,13 @@ const char *hs_log_level_name(enum hs_log_level level);
 typedef void (*hs_log_hook_fn)(enum hs_log_level level, const char *line);
 void hs_log_set_hook(hs_log_hook_fn fn);
 
-void hs_log(enum hs_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void hs_log(enum hs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void hs_vlog(enum hs_log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
-#define hs_err(...)   hs_log(HS_LOG_ERR, __VA_ARGS__)
-#define hs_warn(...)  hs_log(HS_LOG_WARN, __VA_ARGS__)
-#define hs_info(...)  hs_log(HS_LOG_INFO, __VA_ARGS__)
+#define hs_err(...) hs_log(HS_LOG_ERR, __VA_ARGS__)
+#define hs_warn(...) hs_log(HS_LOG_WARN, __VA_ARGS__)
+#define hs_info(...) hs_log(HS_LOG_INFO, __VA_ARGS__)
 #define hs_debug(...) hs_log(HS_LOG_DEBUG, __VA_ARGS__)
 
 /* Route libbpf's and libxdp's messages through hs_log (log_bpf.c). */

@@ -29,8 +29,9 @@ static int print_libbpf(enum libbpf_print_level l, const char *fmt, va_list ap)
 
 static int print_libxdp(enum libxdp_print_level l, const char *fmt, va_list ap)
 {
-	enum hs_log_level lvl = l == LIBXDP_WARN ? HS_LOG_WARN :
-				l == LIBXDP_INFO ? HS_LOG_INFO : HS_LOG_DEBUG;
+	enum hs_log_level lvl = l == LIBXDP_WARN   ? HS_LOG_WARN
+				: l == LIBXDP_INFO ? HS_LOG_INFO
+						   : HS_LOG_DEBUG;
 
 	hs_vlog(lvl, fmt, ap);
 	return 0;

@@ -40,8 +40,8 @@ int hs_parse_u32(const char *s, uint32_t *out)
 
 int hs_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "1", "yes", "true", "on" };
-	static const char *const no[] = { "0", "no", "false", "off" };
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
 
 	if (!s)
 		return -EINVAL;
@@ -58,7 +58,7 @@ int hs_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 bool hs_ip_is_v4(const uint8_t ip[16])
 {

@@ -26,8 +26,7 @@ void hs_test_hexdiff(const char *file, int line, const char *what, const void *a
 	}
 }
 
-int hs_test_main(const char *suite, const struct hs_test *tests, size_t n, int argc,
-		 char **argv)
+int hs_test_main(const char *suite, const struct hs_test *tests, size_t n, int argc, char **argv)
 {
 	unsigned int failed = 0;
 

@@ -25,6 +25,7 @@ extern char hs_skip_reason[256];
 /* Set by any failed check: the subtest fails even if it returns HS_PASS. */
 extern bool hs_test_failed;
 
+/* clang-format off */
 #define HS_SKIP_BECAUSE(...)                                                  \
 	do {                                                                  \
 		snprintf(hs_skip_reason, sizeof(hs_skip_reason), __VA_ARGS__); \
@@ -79,17 +80,21 @@ extern bool hs_test_failed;
 #define ASSERT_STR(a, e)          do { if (!CHECK_STR(a, e)) return HS_FAIL; } while (0)
 #define ASSERT_MEM(a, e, n)       do { if (!CHECK_MEM(a, e, n)) return HS_FAIL; } while (0)
 
+/* clang-format on */
+
 void hs_test_hexdiff(const char *file, int line, const char *what, const void *actual,
 		     const void *expected, size_t len);
 
 /* Runs the table (or the subtests named in argv); returns the exit code. */
-int hs_test_main(const char *suite, const struct hs_test *tests, size_t n, int argc,
-		 char **argv);
+int hs_test_main(const char *suite, const struct hs_test *tests, size_t n, int argc, char **argv);
 
+/* clang-format off */
 #define HS_TEST_MAIN(suite, table)                                            \
 	int main(int argc, char **argv)                                       \
 	{                                                                     \
 		return hs_test_main(suite, table, sizeof(table) / sizeof(table[0]), argc, argv); \
 	}
+
+/* clang-format on */
 
 #endif

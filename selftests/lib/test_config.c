@@ -67,7 +67,7 @@ static enum hs_result out_of_range(void)
 
 static enum hs_result unknown_and_repeated_keys(void)
 {
-	static hs_cfg_keys known = { "node.name", "node.mtu", NULL };
+	static hs_cfg_keys known = {"node.name", "node.mtu", NULL};
 	struct hs_cfg *cfg;
 
 	hs_log_set_hook(capture);
@@ -119,10 +119,10 @@ static enum hs_result from_file(void)
 }
 
 static const struct hs_test tests[] = {
-	{ "typed_getters", typed_getters },
-	{ "out_of_range", out_of_range },
-	{ "unknown_and_repeated_keys", unknown_and_repeated_keys },
-	{ "syntax_error", syntax_error },
-	{ "from_file", from_file },
+	{"typed_getters", typed_getters},
+	{"out_of_range", out_of_range},
+	{"unknown_and_repeated_keys", unknown_and_repeated_keys},
+	{"syntax_error", syntax_error},
+	{"from_file", from_file},
 };
 HS_TEST_MAIN("lib/config", tests)

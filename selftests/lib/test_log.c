@@ -92,10 +92,10 @@ static enum hs_result long_line_truncated(void)
 }
 
 static const struct hs_test tests[] = {
-	{ "level_filter", level_filter },
-	{ "trailing_newlines", trailing_newlines },
-	{ "parse_level", parse_level },
-	{ "libbpf_routed", libbpf_routed },
-	{ "long_line_truncated", long_line_truncated },
+	{"level_filter", level_filter},
+	{"trailing_newlines", trailing_newlines},
+	{"parse_level", parse_level},
+	{"libbpf_routed", libbpf_routed},
+	{"long_line_truncated", long_line_truncated},
 };
 HS_TEST_MAIN("lib/log", tests)

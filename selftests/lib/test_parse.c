@@ -8,7 +8,7 @@
 
 static enum hs_result integers(void)
 {
-	static const char *const bad[] = { "", " 1", "-1", "1x", "0x", "4294967296", "+3" };
+	static const char *const bad[] = {"", " 1", "-1", "1x", "0x", "4294967296", "+3"};
 	uint32_t v = 7;
 
 	ASSERT_EQ(hs_parse_u32("0", &v), 0);
@@ -42,7 +42,7 @@ static enum hs_result addresses(void)
 {
 	uint8_t ip[16];
 	char buf[64];
-	int fam;
+	int fam = 0;
 
 	ASSERT_EQ(hs_parse_ip("192.0.2.1", ip, &fam), 0);
 	CHECK_EQ(fam, AF_INET);
@@ -62,8 +62,8 @@ static enum hs_result addresses(void)
 
 static enum hs_result macs(void)
 {
-	static const uint8_t want[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
-	uint8_t mac[6];
+	static const uint8_t want[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+	uint8_t mac[6] = { 0 };
 
 	ASSERT_EQ(hs_parse_mac("52:54:00:ab:cd:ef", mac), 0);
 	CHECK_MEM(mac, want, 6);
@@ -75,9 +75,9 @@ static enum hs_result macs(void)
 }
 
 static const struct hs_test tests[] = {
-	{ "integers", integers },
-	{ "booleans", booleans },
-	{ "addresses", addresses },
-	{ "macs", macs },
+	{"integers", integers},
+	{"booleans", booleans},
+	{"addresses", addresses},
+	{"macs", macs},
 };
 HS_TEST_MAIN("lib/parse", tests)
