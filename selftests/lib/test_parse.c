@@ -63,7 +63,7 @@ static enum hs_result addresses(void)
 static enum hs_result macs(void)
 {
 	static const uint8_t want[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
-	uint8_t mac[6] = { 0 };
+	uint8_t mac[6] = {0};
 
 	ASSERT_EQ(hs_parse_mac("52:54:00:ab:cd:ef", mac), 0);
 	CHECK_MEM(mac, want, 6);
