@@ -24,7 +24,7 @@ endif
 
 CFLAGS	?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-	-Wno-unused-parameter -D_GNU_SOURCE -I$(abspath $(TOP)) -I$(BUILD) -MMD -MP
+	-Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -I$(abspath $(TOP)) -I$(BUILD) -MMD -MP
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_x86 \
 	-I$(BUILD) -I$(abspath $(TOP)) -MMD -MP
 

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fixture runner: resets the maps, applies the scenario, runs the program,
+ * and compares verdict, bytes and every counter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "selftests/bpf/fixture.h"
+
+bool fx_flow_is(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
+		uint8_t proto, const char *entry)
+{
+	struct hs_ip got, want;
+	int rc = dp_flow_get(d, client, cport, vm, vport, proto, &got);
+
+	if (!entry) {
+		if (rc == 0)
+			printf("    flow %s:%u -> %s:%u exists, expected none\n", client, cport, vm,
+			       vport);
+		return rc != 0;
+	}
+	if (rc) {
+		printf("    flow %s:%u -> %s:%u/%u not found\n", client, cport, vm, vport, proto);
+		return false;
+	}
+	want = dp_ip(entry);
+	if (memcmp(got.b, want.b, 16)) {
+		printf("    flow %s:%u -> %s:%u: entry is not %s\n", client, cport, vm, vport,
+		       entry);
+		return false;
+	}
+	return true;
+}
+
+bool fx_run(struct dp *d, const struct fx *f)
+{
+	static struct pkt in, want;
+	uint64_t before[HS_R_MAX], after[HS_R_MAX];
+	uint8_t out[PK_MAX];
+	size_t out_len = 0;
+	int verdict = -1, ingress = f->ingress;
+	const char *why;
+	bool ok = true;
+
+	if (dp_reset(d) || dp_std_maps(d, !f->remote) || (f->prep && f->prep(d))) {
+		printf("    map setup failed\n");
+		return false;
+	}
+	if (!ingress)
+		ingress = f->prog == DP_UPLINK ? d->if_up : d->if_vm;
+	pk_init(&in);
+	f->in(&in);
+	pk_finish(&in);
+	if (dp_counters(d, before) ||
+	    dp_run(d, f->prog, ingress, in.d, in.len, out, &out_len, &verdict)) {
+		printf("    test run failed\n");
+		return false;
+	}
+	dp_counters(d, after);
+
+	if (verdict != f->verdict) {
+		printf("    verdict: expected %s, got %s\n", dp_verdict_name(f->verdict),
+		       dp_verdict_name(verdict));
+		ok = false;
+	}
+	if (f->out) {
+		pk_init(&want);
+		f->out(&want);
+		pk_finish(&want);
+	} else {
+		want = in;
+	}
+	if (out_len != want.len || memcmp(out, want.d, out_len)) {
+		pk_diff(out, out_len, want.d, want.len);
+		ok = false;
+	}
+	if ((verdict == XDP_TX || verdict == XDP_REDIRECT) && !pk_csum_ok(out, out_len, &why)) {
+		printf("    output checksum wrong: %s\n", why);
+		ok = false;
+	}
+	for (int r = 0; r < HS_R_MAX; r++) {
+		uint64_t want_delta = (r == f->reason) + (r == f->side[0]) + (r == f->side[1]);
+
+		if (after[r] - before[r] != want_delta) {
+			printf("    counter %s: expected +%llu, got +%llu\n", dp_reason_name(r),
+			       (unsigned long long)want_delta,
+			       (unsigned long long)(after[r] - before[r]));
+			ok = false;
+		}
+	}
+	if (ok && f->post && !f->post(d))
+		ok = false;
+	return ok;
+}
+
+int fx_main(const char *suite, const struct fx *t, size_t n, int argc, char **argv)
+{
+	struct dp d;
+	unsigned int failed = 0;
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		printf("SKIP %s: needs root (BPF, network namespaces)\n", suite);
+		return 0;
+	}
+	if (access("/sys/fs/bpf", W_OK) || system("mount | grep -q ' /sys/fs/bpf type bpf '")) {
+		printf("SKIP %s: bpffs is not mounted at /sys/fs/bpf (scripts/bpffs.sh)\n", suite);
+		return 0;
+	}
+	rc = dp_open(&d);
+	if (rc) {
+		/* bpffs and root are here: a program that does not load is a bug */
+		printf("FAIL %s: cannot set up or load the data plane (%s)\n", suite,
+		       strerror(-rc));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool wanted = argc < 2;
+
+		for (int j = 1; j < argc && !wanted; j++)
+			wanted = strstr(t[i].name, argv[j]) != NULL;
+		if (!wanted)
+			continue;
+		if (fx_run(&d, &t[i])) {
+			printf("PASS %s/%s\n", suite, t[i].name);
+		} else {
+			printf("FAIL %s/%s\n", suite, t[i].name);
+			failed++;
+		}
+	}
+	dp_close(&d);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Data-plane test harness (see harness.h). The namespace is made with
+ * unshare(CLONE_NEWNET) and configured with iproute2, so it disappears with
+ * the test process; the pin directory is removed by dp_close().
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bpf/uplink.skel.h"
+#include "bpf/vmside.skel.h"
+#include "lib/parse.h"
+#include "selftests/bpf/harness.h"
+
+static const char *const reason_names[] = {
+#define HS_REASON_NAME(name, desc) #name,
+	HS_REASONS(HS_REASON_NAME)
+#undef HS_REASON_NAME
+};
+
+const char *dp_reason_name(int r)
+{
+	return r >= 0 && r < HS_R_MAX ? reason_names[r] : "?";
+}
+
+const char *dp_verdict_name(int v)
+{
+	static const char *const n[] = {"ABORTED", "DROP", "PASS", "TX", "REDIRECT"};
+
+	return v >= 0 && v <= 4 ? n[v] : "?";
+}
+
+static const char *const setup_cmds[] = {
+	"ip link set lo up",
+	"ip link add hsup0 address " MAC_UPLINK " type veth peer name hsup1",
+	"ip link add hsvm0 address " MAC_GW " type veth peer name hsvm0p",
+	"ip link add hsvm1 address " MAC_GW2 " type veth peer name hsvm1p",
+	"ip link set hsup0 up",
+	"ip link set hsup1 up",
+	"ip link set hsvm0 up",
+	"ip link set hsvm0p up",
+	"ip link set hsvm1 up",
+	"ip link set hsvm1p up",
+	"ip addr add " US4 "/24 dev hsup0",
+	"ip addr add 198.51.100.1/24 dev hsup0",
+	"ip addr add " US6 "/64 dev hsup0 nodad",
+	"ip addr add 2001:db8:1::1/64 dev hsup0 nodad",
+	"ip neigh replace " HOSTB4 " lladdr " MAC_HOSTB " dev hsup0 nud permanent",
+	"ip neigh replace " HOSTC4 " lladdr " MAC_HOSTC " dev hsup0 nud permanent",
+	"ip neigh replace " HOSTB6 " lladdr " MAC_HOSTB " dev hsup0 nud permanent",
+	"ip neigh replace " CLIENT4 " lladdr " MAC_CLIENT " dev hsup0 nud permanent",
+	"ip neigh replace " CLIENT6 " lladdr " MAC_CLIENT " dev hsup0 nud permanent",
+	"sysctl -qw net.ipv4.ip_forward=1",
+	"sysctl -qw net.ipv6.conf.all.forwarding=1",
+};
+
+static int ns_setup(void)
+{
+	static bool done;
+
+	if (done)
+		return 0;
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "harness: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < sizeof(setup_cmds) / sizeof(setup_cmds[0]); i++) {
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", setup_cmds[i]);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "harness: '%s' failed\n", setup_cmds[i]);
+			return -EIO;
+		}
+	}
+	done = true;
+	return 0;
+}
+
+int dp_open(struct dp *d)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o);
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	rc = ns_setup();
+	if (rc)
+		return rc;
+	d->if_up = if_nametoindex("hsup0");
+	d->if_vm = if_nametoindex("hsvm0");
+	d->if_vm2 = if_nametoindex("hsvm1");
+	snprintf(d->pin, sizeof(d->pin), "/sys/fs/bpf/hs-test-dp-%d", getpid());
+	if (mkdir(d->pin, 0700) && errno != EEXIST)
+		return -errno;
+	o.pin_root_path = d->pin;
+	d->up = uplink__open_opts(&o);
+	if (!d->up || uplink__load(d->up))
+		goto fail;
+	d->vm = vmside__open_opts(&o);
+	if (!d->vm || vmside__load(d->vm))
+		goto fail;
+	return dp_reset(d);
+fail:
+	dp_close(d);
+	return -EINVAL;
+}
+
+void dp_close(struct dp *d)
+{
+	static const char *const maps[] = {"node_config", "bindings", "rbindings", "vms",
+					   "flows",	  "peers",    "counters"};
+	char path[256];
+
+	if (d->vm)
+		vmside__destroy(d->vm);
+	if (d->up)
+		uplink__destroy(d->up);
+	d->vm = NULL;
+	d->up = NULL;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->pin, maps[i]);
+		unlink(path);
+	}
+	rmdir(d->pin);
+}
+
+static void clear_map(int fd, size_t key_size)
+{
+	uint8_t key[64], next[64];
+	void *prev = NULL;
+
+	/* delete from the first key each time: iteration order changes */
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			prev = key; /* arrays: cannot delete; move on */
+	}
+}
+
+static int fd_of(struct bpf_map *m)
+{
+	return bpf_map__fd(m);
+}
+
+int dp_reset(struct dp *d)
+{
+	struct hs_node_config c;
+	uint64_t zeros[256] = {0};
+	int ncpu = libbpf_num_possible_cpus();
+
+	clear_map(fd_of(d->up->maps.bindings), sizeof(struct hs_binding_key));
+	clear_map(fd_of(d->up->maps.rbindings), sizeof(struct hs_rbinding_key));
+	clear_map(fd_of(d->up->maps.vms), sizeof(struct hs_ip));
+	clear_map(fd_of(d->up->maps.flows), sizeof(struct hs_flow_key));
+	clear_map(fd_of(d->up->maps.peers), sizeof(struct hs_ip));
+	for (uint32_t k = 0; k < HS_R_MAX && ncpu <= 256; k++)
+		bpf_map_update_elem(fd_of(d->up->maps.counters), &k, zeros, 0);
+	dp_default_config(&c);
+	return dp_config(d, &c);
+}
+
+struct hs_ip dp_ip(const char *s)
+{
+	struct hs_ip ip;
+	int fam;
+
+	if (hs_parse_ip(s, ip.b, &fam)) {
+		fprintf(stderr, "harness: bad address %s\n", s);
+		abort();
+	}
+	return ip;
+}
+
+void dp_mac(const char *s, uint8_t out[6])
+{
+	pk_parse_mac(s, out);
+}
+
+void dp_default_config(struct hs_node_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->underlay4 = dp_ip(US4);
+	c->underlay6 = dp_ip(US6);
+	c->vni = VNI;
+	c->vxlan_port = htons(HS_VXLAN_PORT);
+	c->underlay_mtu = MTU;
+	c->flags = HS_CFG_F_ENABLED;
+}
+
+int dp_config(struct dp *d, const struct hs_node_config *c)
+{
+	uint32_t k = 0;
+
+	return bpf_map_update_elem(fd_of(d->up->maps.node_config), &k, c, 0) ? -errno : 0;
+}
+
+int dp_binding(struct dp *d, const char *pub, uint16_t port, uint8_t proto, const char *vm,
+	       uint16_t vm_port)
+{
+	struct hs_binding_key k = {.pub = dp_ip(pub), .port = htons(port), .proto = proto};
+	struct hs_binding v = {.vm_port = htons(vm_port), .vm_id = 7};
+	struct hs_rbinding_key rk = {.port = htons(vm_port ? vm_port : port), .proto = proto};
+	struct hs_rbinding rv = {.pub = k.pub, .pub_port = htons(port)};
+
+	if (vm)
+		v.vm = dp_ip(vm);
+	if (bpf_map_update_elem(fd_of(d->up->maps.bindings), &k, &v, 0))
+		return -errno;
+	if (!vm)
+		return 0; /* a marker has no reverse */
+	rk.vm = v.vm;
+	if (!port)
+		rv.pub_port = 0;
+	return bpf_map_update_elem(fd_of(d->up->maps.rbindings), &rk, &rv, 0) ? -errno : 0;
+}
+
+int dp_vm_local(struct dp *d, const char *addr, int ifindex, const char *mac, const char *gw,
+		const char *entry)
+{
+	struct hs_ip k = dp_ip(addr);
+	struct hs_vm v = {.kind = HS_VM_LOCAL, .ifindex = ifindex, .epoch = 1, .vm_id = 7};
+
+	dp_mac(mac, v.mac);
+	dp_mac(gw, v.gw_mac);
+	if (entry)
+		v.entry = dp_ip(entry);
+	return bpf_map_update_elem(fd_of(d->up->maps.vms), &k, &v, 0) ? -errno : 0;
+}
+
+int dp_vm_remote(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
+		 const char *entry)
+{
+	struct hs_ip k = dp_ip(addr);
+	struct hs_vm v = {.kind = kind, .epoch = 1, .vm_id = 7};
+
+	dp_mac(MAC_VM, v.mac);
+	dp_mac(MAC_GW, v.gw_mac);
+	v.host = dp_ip(host);
+	if (entry)
+		v.entry = dp_ip(entry);
+	return bpf_map_update_elem(fd_of(d->up->maps.vms), &k, &v, 0) ? -errno : 0;
+}
+
+int dp_peer(struct dp *d, const char *addr)
+{
+	struct hs_ip k = dp_ip(addr);
+	struct hs_peer v = {.host_id = 2};
+
+	return bpf_map_update_elem(fd_of(d->up->maps.peers), &k, &v, 0) ? -errno : 0;
+}
+
+static struct hs_flow_key flow_key(const char *client, uint16_t cport, const char *vm,
+				   uint16_t vport, uint8_t proto)
+{
+	struct hs_flow_key k = {.client = dp_ip(client), .vm = dp_ip(vm)};
+
+	k.client_port = htons(cport);
+	k.vm_port = htons(vport);
+	k.proto = proto;
+	return k;
+}
+
+int dp_flow_put(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
+		uint8_t proto, const char *entry)
+{
+	struct hs_flow_key k = flow_key(client, cport, vm, vport, proto);
+	struct hs_flow v = {.entry = dp_ip(entry), .vm_id = 7};
+
+	return bpf_map_update_elem(fd_of(d->up->maps.flows), &k, &v, 0) ? -errno : 0;
+}
+
+int dp_flow_get(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
+		uint8_t proto, struct hs_ip *entry)
+{
+	struct hs_flow_key k = flow_key(client, cport, vm, vport, proto);
+	struct hs_flow v;
+
+	if (bpf_map_lookup_elem(fd_of(d->up->maps.flows), &k, &v))
+		return -ENOENT;
+	*entry = v.entry;
+	return 0;
+}
+
+int dp_flow_count(struct dp *d)
+{
+	struct hs_flow_key k;
+	void *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd_of(d->up->maps.flows), prev, &k) == 0) {
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+int dp_counters(struct dp *d, uint64_t out[HS_R_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[256];
+
+	if (ncpu > 256)
+		return -E2BIG;
+	for (uint32_t k = 0; k < HS_R_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd_of(d->up->maps.counters), &k, vals))
+			return -errno;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	return 0;
+}
+
+int dp_run(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size_t len,
+	   uint8_t *out, size_t *out_len, int *verdict)
+{
+	struct xdp_md ctx = {.data_end = len, .ingress_ifindex = ingress};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
+		    .data_size_out = PK_MAX, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
+	int fd = prog == DP_UPLINK ? bpf_program__fd(d->up->progs.xdp_uplink)
+				   : bpf_program__fd(d->vm->progs.xdp_vmside);
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	*out_len = o.data_size_out;
+	*verdict = o.retval;
+	return 0;
+}
+
+int dp_std_maps(struct dp *d, bool vm_local)
+{
+	int rc = 0;
+
+	rc |= dp_binding(d, PUB4, 0, 0, VM4, 0);
+	rc |= dp_binding(d, PUB4, 80, IPPROTO_TCP, VM4, 8080);
+	rc |= dp_binding(d, PUB4, 53, IPPROTO_UDP, VM4, 5353);
+	rc |= dp_binding(d, PUB6, 0, 0, VM6, 0);
+	rc |= dp_binding(d, PUBP4, 443, IPPROTO_TCP, VM4, 0);
+	rc |= dp_binding(d, PUBP4, 0, 0, NULL, 0);
+	rc |= dp_peer(d, HOSTB4);
+	rc |= dp_peer(d, HOSTB6);
+	rc |= dp_peer(d, HOSTC4);
+	if (vm_local) {
+		rc |= dp_vm_local(d, VM4, d->if_vm, MAC_VM, MAC_GW, US4);
+		rc |= dp_vm_local(d, VM6, d->if_vm, MAC_VM, MAC_GW, US4);
+	} else {
+		rc |= dp_vm_remote(d, VM4, HS_VM_REMOTE, HOSTB4, US4);
+		rc |= dp_vm_remote(d, VM6, HS_VM_REMOTE, HOSTB4, US4);
+	}
+	return rc ? -EIO : 0;
+}

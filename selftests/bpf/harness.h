@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Data-plane test harness: a private network namespace whose FIB and
+ * neighbour table make bpf_fib_lookup() answer predictably, both programs
+ * loaded with maps pinned in a private bpffs directory, map writers built on
+ * bpf/hs_abi.h, and one call that runs a program on a packet through
+ * BPF_PROG_TEST_RUN. Addresses and MACs of the fixed scenario are below.
+ */
+#ifndef HS_TEST_HARNESS_H
+#define HS_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpf/hs_abi.h"
+#include "selftests/bpf/pkt.h"
+
+/* The scenario. "US" is the node under test. */
+#define US4 "192.0.2.1"
+#define US6 "2001:db8:2::1"
+#define HOSTB4 "192.0.2.2"
+#define HOSTB6 "2001:db8:2::2"
+#define HOSTC4 "192.0.2.3"
+#define STRANGER4 "192.0.2.99"
+#define CLIENT4 "198.51.100.2"
+#define CLIENT6 "2001:db8:1::2"
+#define PUB4 "203.0.113.10"
+#define PUB6 "2001:db8:f::10"
+#define PUBP4 "203.0.113.20" /* port bindings only */
+#define VM4 "10.77.0.10"
+#define VM6 "fd00:77::10"
+#define VM2_4 "10.77.0.11"
+#define VM2_6 "fd00:77::11"
+
+#define MAC_UPLINK "02:00:00:00:00:01"
+#define MAC_CLIENT "02:00:00:00:01:02"
+#define MAC_HOSTB "02:00:00:00:02:02"
+#define MAC_HOSTC "02:00:00:00:02:03"
+#define MAC_GW "02:00:00:00:0a:01" /* host end of VM 1's veth */
+#define MAC_GW2 "02:00:00:00:0a:02" /* host end of VM 2's veth */
+#define MAC_VM "52:54:00:00:00:10"
+#define MAC_VM2 "52:54:00:00:00:11"
+
+#define VNI 42
+#define MTU 1500
+
+struct dp {
+	struct uplink *up;
+	struct vmside *vm;
+	char pin[128];
+	int if_up; /* uplink (ingress for uplink tests) */
+	int if_vm; /* host end of VM 1's veth */
+	int if_vm2; /* host end of VM 2's veth */
+};
+
+enum dp_prog { DP_UPLINK, DP_VMSIDE };
+
+/* Sets up the namespace (once per process) and loads both programs. 0/-errno. */
+int dp_open(struct dp *d);
+void dp_close(struct dp *d);
+/* Empties every map and writes the default node config. */
+int dp_reset(struct dp *d);
+
+struct hs_ip dp_ip(const char *s);
+void dp_mac(const char *s, uint8_t out[6]);
+
+int dp_config(struct dp *d, const struct hs_node_config *c);
+void dp_default_config(struct hs_node_config *c);
+int dp_binding(struct dp *d, const char *pub, uint16_t port, uint8_t proto, const char *vm,
+	       uint16_t vm_port);
+int dp_vm_local(struct dp *d, const char *addr, int ifindex, const char *mac, const char *gw,
+		const char *entry);
+int dp_vm_remote(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
+		 const char *entry);
+int dp_peer(struct dp *d, const char *addr);
+int dp_flow_put(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
+		uint8_t proto, const char *entry);
+/* 0 and *entry when found, -ENOENT when not. */
+int dp_flow_get(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
+		uint8_t proto, struct hs_ip *entry);
+int dp_flow_count(struct dp *d);
+
+/* Sum over CPUs of every counter. */
+int dp_counters(struct dp *d, uint64_t out[HS_R_MAX]);
+const char *dp_reason_name(int r);
+
+/* Runs prog on in; ingress is the ctx ingress ifindex. Output in out. */
+int dp_run(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size_t len,
+	   uint8_t *out, size_t *out_len, int *verdict);
+
+/* The standard maps for the scenario: bindings for PUB4 (address only ->
+ * VM4; tcp/80 -> VM4:8080; udp/53 -> VM4:5353), PUB6 (address only -> VM6),
+ * PUBP4 (tcp/443 -> VM4:443 only, plus the marker), peers HOSTB4/HOSTB6/
+ * HOSTC4, and VM4/VM6 local on if_vm (vm_local) or on host HOSTB (not). */
+int dp_std_maps(struct dp *d, bool vm_local);
+
+const char *dp_verdict_name(int v);
+
+#endif
