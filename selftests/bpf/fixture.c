@@ -51,9 +51,13 @@ bool fx_run(struct dp *d, const struct fx *f)
 	}
 	if (!ingress)
 		ingress = f->prog == DP_UPLINK ? d->if_up : d->if_vm;
+	else if (ingress == -1) /* VM 2's interface */
+		ingress = d->if_vm2;
 	pk_init(&in);
 	f->in(&in);
 	pk_finish(&in);
+	if (f->mutate)
+		f->mutate(&in);
 	if (dp_counters(d, before) ||
 	    dp_run(d, f->prog, ingress, in.d, in.len, out, &out_len, &verdict)) {
 		printf("    test run failed\n");

@@ -26,9 +26,9 @@ struct fx {
 	int verdict; /* XDP_* */
 	int reason; /* verdict counter that must rise by one */
 	int side[2]; /* side counters that must rise by one, FX_NONE */
-	int ingress; /* 0: uplink for DP_UPLINK, VM 1's veth for DP_VMSIDE */
+	int ingress; /* 0: uplink or VM 1 veth, by prog; -1: VM 2 veth */
 	bool (*post)(struct dp *d); /* extra assertions, may be NULL */
-	int redirect_to; /* for XDP_REDIRECT: expected target, 0 = unchecked */
+	void (*mutate)(struct pkt *p); /* applied after pk_finish(): malformed input */
 };
 
 /* Asserts the flow entry: entry NULL means "must not exist". */

@@ -239,10 +239,16 @@ int dp_vm_local(struct dp *d, const char *addr, int ifindex, const char *mac, co
 int dp_vm_remote(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
 		 const char *entry)
 {
+	return dp_vm_remote_mac(d, addr, kind, host, entry, MAC_VM);
+}
+
+int dp_vm_remote_mac(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
+		     const char *entry, const char *mac)
+{
 	struct hs_ip k = dp_ip(addr);
 	struct hs_vm v = {.kind = kind, .epoch = 1, .vm_id = 7};
 
-	dp_mac(MAC_VM, v.mac);
+	dp_mac(mac, v.mac);
 	dp_mac(MAC_GW, v.gw_mac);
 	v.host = dp_ip(host);
 	if (entry)

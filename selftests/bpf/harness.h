@@ -72,6 +72,9 @@ int dp_vm_local(struct dp *d, const char *addr, int ifindex, const char *mac, co
 		const char *entry);
 int dp_vm_remote(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
 		 const char *entry);
+/* The same with the VM's MAC given. */
+int dp_vm_remote_mac(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
+		     const char *entry, const char *mac);
 int dp_peer(struct dp *d, const char *addr);
 int dp_flow_put(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
 		uint8_t proto, const char *entry);

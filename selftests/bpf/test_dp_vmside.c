@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM-side program: replies SNATed here or encapsulated to the flow's
+ * front-end (or the VM's primary one), VM-to-VM traffic, anti-spoofing, and
+ * the host's own business (ND, DHCP, ARP) passed.
+ */
+#include <string.h>
+
+#include "selftests/bpf/fixture.h"
+#include "selftests/bpf/scen.h"
+
+static void reply4_vm(struct pkt *p)
+{
+	pk_ip4(p, VM4, CLIENT4, DF, 64);
+	pk_tcp(p, 8080, 40000, TCP_ACK, 0);
+	pk_payload(p, PAYLOAD, 2);
+}
+static void reply4_in(struct pkt *p)
+{
+	from_vm(p);
+	reply4_vm(p);
+}
+static void reply4_snat(struct pkt *p)
+{
+	to_client(p);
+	pk_ip4(p, PUB4, CLIENT4, DF, 64);
+	pk_tcp(p, 80, 40000, TCP_ACK, 0);
+	pk_payload(p, PAYLOAD, 2);
+}
+static int flow_us(struct dp *d)
+{
+	return dp_flow_put(d, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, US4);
+}
+static int flow_b4(struct dp *d)
+{
+	return dp_flow_put(d, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, HOSTB4);
+}
+static int flow_b6(struct dp *d)
+{
+	return dp_flow_put(d, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, HOSTB6);
+}
+static void reply4_encap_b4(struct pkt *p)
+{
+	outer(p, HOSTB4, MAC_HOSTB, vx_sport(VM4, CLIENT4, 8080, 40000, 6), 0);
+	reply4_in(p);
+}
+static void reply4_encap_b6(struct pkt *p)
+{
+	outer(p, HOSTB6, MAC_HOSTB, vx_sport(VM4, CLIENT4, 8080, 40000, 6), 0);
+	reply4_in(p);
+}
+static int primary_c(struct dp *d)
+{
+	return dp_vm_local(d, VM4, d->if_vm, MAC_VM, MAC_GW, HOSTC4);
+}
+static void reply4_encap_c(struct pkt *p)
+{
+	outer(p, HOSTC4, MAC_HOSTC, vx_sport(VM4, CLIENT4, 8080, 40000, 6), 0);
+	reply4_in(p);
+}
+static int no_primary(struct dp *d)
+{
+	return dp_vm_local(d, VM4, d->if_vm, MAC_VM, MAC_GW, NULL);
+}
+static void echo_reply_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, CLIENT4, 0, 64);
+	pk_icmp(p, 0, 0, 0x12340001);
+	pk_payload(p, 56, 3);
+}
+static void echo_reply_out(struct pkt *p)
+{
+	to_client(p);
+	pk_ip4(p, PUB4, CLIENT4, 0, 64);
+	pk_icmp(p, 0, 0, 0x12340001);
+	pk_payload(p, 56, 3);
+}
+static void reply6_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip6(p, VM6, CLIENT6, 64);
+	pk_tcp(p, 443, 40001, TCP_ACK, 0);
+	pk_payload(p, 50, 4);
+}
+static void reply6_out(struct pkt *p)
+{
+	to_client(p);
+	pk_ip6(p, PUB6, CLIENT6, 64);
+	pk_tcp(p, 443, 40001, TCP_ACK, 0);
+	pk_payload(p, 50, 4);
+}
+static void q_udp_client_vm(struct pkt *p)
+{
+	pk_ip4(p, CLIENT4, VM4, 0, 64);
+	pk_udp(p, 33333, 5353);
+	pk_payload(p, 30, 5);
+}
+static void q_udp_client_pub(struct pkt *p)
+{
+	pk_ip4(p, CLIENT4, PUB4, 0, 64);
+	pk_udp(p, 33333, 53);
+	pk_payload(p, 30, 5);
+}
+static void unreach_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, CLIENT4, 0, 64);
+	pk_icmp(p, 3, 3, 0);
+	quote(p, q_udp_client_vm, 58);
+}
+static void unreach_out(struct pkt *p)
+{
+	to_client(p);
+	pk_ip4(p, PUB4, CLIENT4, 0, 64);
+	pk_icmp(p, 3, 3, 0);
+	quote(p, q_udp_client_pub, 58);
+}
+
+/* east-west */
+static int vm2_local(struct dp *d)
+{
+	return dp_vm_local(d, VM2_4, d->if_vm2, MAC_VM2, MAC_GW2, US4);
+}
+static int vm2_remote(struct dp *d)
+{
+	return dp_vm_remote_mac(d, VM2_4, HS_VM_REMOTE, HOSTB4, US4, MAC_VM2);
+}
+static void ew_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pk_payload(p, 64, 6);
+}
+static void ew_local(struct pkt *p)
+{
+	pk_eth(p, MAC_VM2, MAC_GW2);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pk_payload(p, 64, 6);
+}
+static void ew_remote(struct pkt *p)
+{
+	outer(p, HOSTB4, MAC_HOSTB, vx_sport(VM4, VM2_4, 7000, 7001, 17), 0);
+	pk_eth(p, MAC_VM2, MAC_VM);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pk_payload(p, 64, 6);
+}
+
+/* spoofing and the host's business */
+static void spoof_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, "10.77.0.66", CLIENT4, DF, 64);
+	pk_tcp(p, 8080, 40000, TCP_ACK, 0);
+}
+static void ns_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip6(p, "fe80::5054:ff:fe00:10", "ff02::1:ff00:1", 255);
+	pk_icmp(p, 135, 0, 0);
+	pk_payload(p, 16, 7);
+}
+static void dhcp_in(struct pkt *p)
+{
+	pk_eth(p, "ff:ff:ff:ff:ff:ff", MAC_VM);
+	pk_ip4(p, "0.0.0.0", "255.255.255.255", 0, 64);
+	pk_udp(p, 68, 67);
+	pk_payload(p, 240, 8);
+}
+static void arp_in(struct pkt *p)
+{
+	static const uint8_t arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
+
+	pk_eth(p, "ff:ff:ff:ff:ff:ff", MAC_VM);
+	pk_bytes(p, arp, sizeof(arp));
+	p->d[12] = 0x08;
+	p->d[13] = 0x06;
+}
+
+#define N FX_NONE
+static const struct fx table[] = {
+	{"reply_snat_here_by_flow",
+	 DP_VMSIDE,
+	 false,
+	 flow_us,
+	 reply4_in,
+	 reply4_snat,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N}},
+	{"reply_snat_here_by_primary_entry",
+	 DP_VMSIDE,
+	 false,
+	 NULL,
+	 reply4_in,
+	 reply4_snat,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N}},
+	{"reply_encap_to_flow_front_end_v4",
+	 DP_VMSIDE,
+	 false,
+	 flow_b4,
+	 reply4_in,
+	 reply4_encap_b4,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"reply_encap_to_flow_front_end_v6",
+	 DP_VMSIDE,
+	 false,
+	 flow_b6,
+	 reply4_in,
+	 reply4_encap_b6,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"reply_encap_to_primary_without_flow",
+	 DP_VMSIDE,
+	 false,
+	 primary_c,
+	 reply4_in,
+	 reply4_encap_c,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"reply_without_any_front_end_passes",
+	 DP_VMSIDE,
+	 false,
+	 no_primary,
+	 reply4_in,
+	 NULL,
+	 XDP_PASS,
+	 HS_R_PASS_NOT_OURS,
+	 {N, N}},
+	{"reply_snat_echo_reply4",
+	 DP_VMSIDE,
+	 false,
+	 NULL,
+	 echo_reply_in,
+	 echo_reply_out,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N}},
+	{"reply_snat_tcp6",
+	 DP_VMSIDE,
+	 false,
+	 NULL,
+	 reply6_in,
+	 reply6_out,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N}},
+	{"reply_snat_icmp_error_translates_quote",
+	 DP_VMSIDE,
+	 false,
+	 NULL,
+	 unreach_in,
+	 unreach_out,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N}},
+	{"east_west_local",
+	 DP_VMSIDE,
+	 false,
+	 vm2_local,
+	 ew_in,
+	 ew_local,
+	 XDP_REDIRECT,
+	 HS_R_TX_EW_LOCAL,
+	 {N, N}},
+	{"east_west_remote",
+	 DP_VMSIDE,
+	 false,
+	 vm2_remote,
+	 ew_in,
+	 ew_remote,
+	 XDP_REDIRECT,
+	 HS_R_TX_EW_ENCAP,
+	 {N, N}},
+	{"spoofed_source_dropped",
+	 DP_VMSIDE,
+	 false,
+	 NULL,
+	 spoof_in,
+	 NULL,
+	 XDP_DROP,
+	 HS_R_DROP_SPOOF,
+	 {N, N}},
+	{"own_address_on_wrong_interface_dropped",
+	 DP_VMSIDE,
+	 false,
+	 vm2_local,
+	 reply4_in,
+	 NULL,
+	 XDP_DROP,
+	 HS_R_DROP_SPOOF,
+	 {N, N},
+	 -1},
+	{"neighbour_solicitation_passes",
+	 DP_VMSIDE,
+	 false,
+	 NULL,
+	 ns_in,
+	 NULL,
+	 XDP_PASS,
+	 HS_R_PASS_NOT_OURS,
+	 {N, N}},
+	{"dhcp_discover_passes",
+	 DP_VMSIDE,
+	 false,
+	 NULL,
+	 dhcp_in,
+	 NULL,
+	 XDP_PASS,
+	 HS_R_PASS_NOT_OURS,
+	 {N, N}},
+	{"arp_passes", DP_VMSIDE, false, NULL, arp_in, NULL, XDP_PASS, HS_R_PASS_NOT_IP, {N, N}},
+};
+
+FX_TABLE_MAIN("bpf/vmside", table)
