@@ -35,6 +35,8 @@ bool fx_flow_is(struct dp *d, const char *client, uint16_t cport, const char *vm
 	return true;
 }
 
+const struct fx *fx_current;
+
 bool fx_run(struct dp *d, const struct fx *f)
 {
 	static struct pkt in, want;
@@ -45,6 +47,7 @@ bool fx_run(struct dp *d, const struct fx *f)
 	const char *why;
 	bool ok = true;
 
+	fx_current = f;
 	if (dp_reset(d) || dp_std_maps(d, !f->remote) || (f->prep && f->prep(d))) {
 		printf("    map setup failed\n");
 		return false;

@@ -29,7 +29,11 @@ struct fx {
 	int ingress; /* 0: uplink or VM 1 veth, by prog; -1: VM 2 veth */
 	bool (*post)(struct dp *d); /* extra assertions, may be NULL */
 	void (*mutate)(struct pkt *p); /* applied after pk_finish(): malformed input */
+	const void *arg; /* for table-driven builders: see fx_current */
 };
+
+/* The fixture being run, for builders shared by several fixtures. */
+extern const struct fx *fx_current;
 
 /* Asserts the flow entry: entry NULL means "must not exist". */
 bool fx_flow_is(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
