@@ -114,6 +114,7 @@ static __always_inline bool icmp_is_echo(bool v4, __u8 type)
 static __always_inline int parse_embedded(struct xdp_md *ctx, struct pkt *p)
 {
 	__u32 off = p->l4_off + 8;
+	__u32 end = p->l3_off + p->ip_len; /* the quote ends with the packet */
 	struct embedded *in = &p->in;
 	__be16 *ports;
 
@@ -126,6 +127,8 @@ static __always_inline int parse_embedded(struct xdp_md *ctx, struct pkt *p)
 		if (!ip || ip->version != 4 || ip->ihl < 5)
 			return HS_R_DROP_MALFORMED_L4;
 		hl = ip->ihl * 4;
+		if (off + hl > end)
+			return HS_R_DROP_MALFORMED_L4;
 		in->hdrlen = hl;
 		in->proto = ip->protocol;
 		ip_from_v4(&in->src, ip->saddr);
@@ -136,7 +139,7 @@ static __always_inline int parse_embedded(struct xdp_md *ctx, struct pkt *p)
 	} else {
 		struct ipv6hdr *ip6 = pkt_ptr(ctx, off, sizeof(*ip6));
 
-		if (!ip6 || ip6->version != 6)
+		if (!ip6 || ip6->version != 6 || off + sizeof(*ip6) > end)
 			return HS_R_DROP_MALFORMED_L4;
 		in->hdrlen = 0;
 		in->proto = ip6->nexthdr;
@@ -148,7 +151,7 @@ static __always_inline int parse_embedded(struct xdp_md *ctx, struct pkt *p)
 	    in->proto != (p->v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
 		goto no_ports;
 	ports = pkt_ptr(ctx, in->l4_off, 8);
-	if (!ports)
+	if (!ports || in->l4_off + 8 > end)
 		return HS_R_DROP_MALFORMED_L4;
 	if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
 		in->sport = ports[0];

@@ -75,6 +75,7 @@ static __noinline int handle_vxlan(struct xdp_md *ctx, struct pkt *p,
 	struct hs_nexthop nh;
 	struct pkt *q = p;
 	struct hs_ip outer_src = p->src;
+	__u32 outer_end = p->l3_off + p->ip_len;
 	struct hs_vm *vm;
 	__u32 base = p->l4_off + sizeof(struct udphdr) + VXLAN_HLEN;
 	__u16 proto;
@@ -110,6 +111,9 @@ static __noinline int handle_vxlan(struct xdp_md *ctx, struct pkt *p,
 	rc = parse_ip(ctx, q, proto);
 	if (rc)
 		return verdict(XDP_DROP, rc);
+	/* the inner packet must end inside the outer one, not in its padding */
+	if (q->l3_off + q->ip_len > outer_end)
+		return verdict(XDP_DROP, HS_R_DROP_MALFORMED_VXLAN);
 
 	vm = bpf_map_lookup_elem(&vms, &q->dst);
 	if (vm) {

@@ -121,7 +121,7 @@ static void dstopt(struct pkt *p)
 	pk_tcp(p, 40001, 443, TCP_ACK, 0);
 }
 /* outer ip 14 (tot 16), udp 34 (len 38), vxlan 42 (vni 46), inner eth 50
- * (type 62), inner ip 64, inner tcp 84 (doff 96), len 124 */
+ * (type 62), inner ip 64, inner tcp 84 (doff 96), len 104 */
 static void vx4(struct pkt *p)
 {
 	outer_in(p, HOSTB4, MAC_HOSTB, VNI, 0);
@@ -215,6 +215,8 @@ static const struct mcase cases[] = {
 	{"vxlan_inner_ihl_3", U, vx4, {{SET8, 64, 0x43}}, IP4},
 	{"vxlan_inner_tcp_data_offset_3", U, vx4, {{SET8, 96, 0x30}}, L4},
 	{"vxlan_inner_not_ip", U, vx4, {{SET16, 62, 0x88cc}}, HS_R_DROP_DECAP_NO_TARGET},
+	{"vxlan_inner_longer_than_outer", U, vx4, {{SET16, 16, 80}, {SET16, 38, 60}}, VX},
+	{"icmp_error_quote_beyond_ip_length", U, err4, {{SET8, 42, 0x4f}}, L4},
 	{"vxlan_outer_udp_length_mismatch", U, vx4, {{SET16, 38, 20}}, L4},
 	{"vmside_eth_header_only", V, vm_tcp4, {{TRUNC, 0, 14}}, IP4},
 	{"vmside_vlan_tagged_frame_not_ip", V, vlan4, {{NOP}}, HS_R_PASS_NOT_IP},

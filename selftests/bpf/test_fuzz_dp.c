@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Randomized data-plane test: valid scenario packets, mutated (bit flips,
+ * truncation, length fields, random headers), and plain random frames go
+ * through both programs via BPF_PROG_TEST_RUN. Invariants: the verdict is a
+ * documented one; each packet bumps exactly one verdict counter; nothing
+ * reaches a VM unless it was for a binding, came from a known peer with the
+ * right VNI, or (VM side) came from a VM; outputs of packets whose input
+ * checksums held have valid checksums. Seeded: HS_FUZZ_SEED=N reproduces.
+ */
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "selftests/bpf/harness.h"
+#include "selftests/bpf/scen.h"
+#include "selftests/test.h"
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64* */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static unsigned int rn(unsigned int n)
+{
+	return n ? (unsigned int)(rnd() % n) : 0;
+}
+
+/* ---- seed packets ---- */
+static void s_tcp4(struct pkt *p)
+{
+	from_client(p);
+	pk_ip4(p, CLIENT4, PUB4, DF, 64);
+	pk_tcp(p, 40000, 80, TCP_SYN, 1460);
+	pk_payload(p, rn(200), 1);
+}
+static void s_udp4(struct pkt *p)
+{
+	from_client(p);
+	pk_ip4(p, CLIENT4, PUB4, 0, 64);
+	pk_udp(p, 33333, 53);
+	pk_payload(p, rn(200), 2);
+}
+static void s_echo6(struct pkt *p)
+{
+	from_client(p);
+	pk_ip6(p, CLIENT6, PUB6, 64);
+	pk_icmp(p, 128, 0, 0x10001);
+	pk_payload(p, rn(100), 3);
+}
+static void s_tcp6_ext(struct pkt *p)
+{
+	from_client(p);
+	pk_ip6(p, CLIENT6, PUB6, 64);
+	pk_ip6_ext(p, 0, 0, 0, false);
+	pk_tcp(p, 40001, 443, TCP_ACK, 0);
+	pk_payload(p, rn(100), 4);
+}
+static void s_vlan(struct pkt *p)
+{
+	from_client(p);
+	pk_vlan(p, 0x8100, 5);
+	pk_ip4(p, CLIENT4, PUBP4, DF, 64);
+	pk_tcp(p, 40002, 443, TCP_ACK, 0);
+}
+static void s_frag(struct pkt *p)
+{
+	from_client(p);
+	pk_ip4(p, CLIENT4, PUB4, 0x2000 | (uint16_t)rn(3), 64);
+	pk_udp(p, 1, 2);
+	pk_payload(p, 64, 5);
+}
+static void q_reply(struct pkt *p)
+{
+	pk_ip4(p, PUB4, CLIENT4, DF, 64);
+	pk_udp(p, 53, 33333);
+	pk_payload(p, 30, 6);
+}
+static void s_err4(struct pkt *p)
+{
+	from_client(p);
+	pk_ip4(p, "198.51.100.254", PUB4, 0, 64);
+	pk_icmp(p, 3, 4, 1400);
+	quote(p, q_reply, 28 + rn(30));
+}
+static void s_host(struct pkt *p)
+{
+	from_client(p);
+	pk_ip4(p, CLIENT4, US4, DF, 64);
+	pk_tcp(p, 40003, 22, TCP_ACK, 0);
+}
+static void s_big(struct pkt *p)
+{
+	from_client(p);
+	pk_ip4(p, CLIENT4, PUB4, DF, 64);
+	pk_tcp(p, 40000, 80, TCP_ACK, 0);
+	pk_payload(p, 1400 + rn(100), 7);
+}
+static void s_vx4(struct pkt *p)
+{
+	outer_in(p, HOSTB4, MAC_HOSTB, VNI, rn(4) ? 0 : HS_VXLAN_RSVD_FWD);
+	to_vm(p);
+	pk_ip4(p, CLIENT4, rn(2) ? VM4 : VM2_4, DF, 64);
+	pk_tcp(p, 40000, 8080, TCP_SYN, 1460);
+	pk_payload(p, rn(100), 8);
+}
+static void s_vx6_reply(struct pkt *p)
+{
+	outer_in(p, HOSTB6, MAC_HOSTB, VNI, 0);
+	from_vm(p);
+	pk_ip4(p, VM4, CLIENT4, DF, 64);
+	pk_tcp(p, 8080, 40000, TCP_ACK, 0);
+	pk_payload(p, rn(100), 9);
+}
+static void s_vm_reply(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, rn(2) ? CLIENT4 : VM2_4, DF, 64);
+	pk_tcp(p, 8080, 40000, TCP_SYN | TCP_ACK, 1460);
+	pk_payload(p, rn(100), 10);
+}
+static void s_vm_reply6(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip6(p, VM6, CLIENT6, 64);
+	pk_udp(p, 443, 40001);
+	pk_payload(p, rn(1500), 11);
+}
+
+static void (*const up_seeds[])(struct pkt *) = {s_tcp4, s_udp4, s_echo6,    s_tcp6_ext,
+						 s_vlan, s_frag, s_err4,     s_host,
+						 s_big,	 s_vx4,	 s_vx6_reply};
+static void (*const vm_seeds[])(struct pkt *) = {s_vm_reply, s_vm_reply6};
+
+static void mutate(struct pkt *p)
+{
+	int n = 1 + rn(4);
+
+	while (n--) {
+		unsigned int lim = p->len < 140 ? (unsigned int)p->len : 140;
+
+		switch (rn(6)) {
+		case 0: /* bit flip in the headers */
+			p->d[rn(lim)] ^= (uint8_t)(1u << rn(8));
+			break;
+		case 1: /* random byte */
+			p->d[rn(lim)] = (uint8_t)rnd();
+			break;
+		case 2: /* truncate */
+			p->len = 14 + rn((unsigned int)p->len - 13);
+			break;
+		case 3: /* append garbage */
+			for (unsigned int k = rn(64); k-- && p->len < PK_MAX;)
+				p->d[p->len++] = (uint8_t)rnd();
+			break;
+		case 4: { /* a 16-bit field (lengths, ports, ethertypes) */
+			unsigned int o = rn(lim - 1) & ~1u;
+			uint16_t v = rn(2) ? (uint16_t)rnd() : (uint16_t)rn(80);
+
+			p->d[o] = v >> 8;
+			p->d[o + 1] = (uint8_t)v;
+			break;
+		}
+		default: /* an IHL / data offset / version nibble */
+			p->d[rn(lim)] = (uint8_t)((rn(16) << 4) | rn(16));
+			break;
+		}
+	}
+}
+
+static void random_frame(struct pkt *p)
+{
+	pk_init(p);
+	p->len = 14 + rn(300);
+	for (size_t i = 0; i < p->len; i++)
+		p->d[i] = (uint8_t)rnd();
+	if (rn(2)) {
+		p->d[12] = rn(2) ? 0x08 : 0x86;
+		p->d[13] = p->d[12] == 0x08 ? 0x00 : 0xdd;
+		p->d[14] = rn(2) ? 0x45 : 0x60;
+	}
+}
+
+/* ---- what the input was ---- */
+static bool ip_at(const struct pkt *p, size_t *off, bool *v6)
+{
+	size_t o = 12;
+	uint16_t t;
+
+	if (p->len < 14)
+		return false;
+	t = (uint16_t)(p->d[o] << 8 | p->d[o + 1]);
+	while ((t == 0x8100 || t == 0x88a8) && o + 6 <= p->len) {
+		o += 4;
+		t = (uint16_t)(p->d[o] << 8 | p->d[o + 1]);
+	}
+	*off = o + 2;
+	*v6 = t == 0x86dd;
+	return (t == 0x0800 && *off + 20 <= p->len) || (t == 0x86dd && *off + 40 <= p->len);
+}
+
+static bool addr_is(const uint8_t *a, bool v6, const char *s)
+{
+	struct hs_ip ip = dp_ip(s);
+
+	return v6 ? !memcmp(a, ip.b, 16) : !memcmp(a, ip.b + 12, 4);
+}
+
+static bool for_binding(const struct pkt *p)
+{
+	size_t o;
+	bool v6;
+
+	if (!ip_at(p, &o, &v6))
+		return false;
+	return v6 ? addr_is(p->d + o + 24, true, PUB6)
+		  : addr_is(p->d + o + 16, false, PUB4) || addr_is(p->d + o + 16, false, PUBP4);
+}
+
+static bool from_peer(const struct pkt *p)
+{
+	size_t o, u;
+	bool v6;
+
+	if (!ip_at(p, &o, &v6))
+		return false;
+	u = o + (v6 ? 40 : (size_t)(p->d[o] & 15) * 4);
+	if (u + 16 > p->len)
+		return false;
+	if (v6 ? !addr_is(p->d + o + 8, true, HOSTB6)
+	       : !(addr_is(p->d + o + 12, false, HOSTB4) || addr_is(p->d + o + 12, false, HOSTC4)))
+		return false;
+	/* VNI must be ours */
+	return p->d[u + 8 + 4] == 0 && p->d[u + 8 + 5] == 0 && p->d[u + 8 + 6] == VNI;
+}
+
+static bool from_vm_src(const struct pkt *p)
+{
+	size_t o;
+	bool v6;
+
+	if (!ip_at(p, &o, &v6))
+		return false;
+	return v6 ? addr_is(p->d + o + 8, true, VM6) : addr_is(p->d + o + 12, false, VM4);
+}
+
+static void hexdump(const char *what, const uint8_t *d, size_t n)
+{
+	printf("    %s (%zu bytes):", what, n);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%02x", i % 32 ? " " : "\n      ", d[i]);
+	printf("\n");
+}
+
+static uint64_t verdict_sum(const uint64_t *c)
+{
+	uint64_t s = 0;
+
+	for (int r = 0; r < HS_R_MAX; r++)
+		if (r != HS_R_FLOW_LEARNED && r != HS_R_MSS_CLAMPED && r != HS_R_FRAG_TRANSLATED)
+			s += c[r];
+	return s;
+}
+
+static enum hs_result run(struct dp *d, enum dp_prog prog, long n)
+{
+	static struct pkt in;
+	uint8_t out[PK_MAX];
+	uint64_t c0[HS_R_MAX], c1[HS_R_MAX];
+	uint8_t vm_mac[6], vm2_mac[6];
+	long batch = 0;
+	const char *why;
+
+	dp_mac(MAC_VM, vm_mac);
+	dp_mac(MAC_VM2, vm2_mac);
+	if (dp_counters(d, c0))
+		return HS_FAIL;
+	for (long i = 0; i < n; i++) {
+		size_t out_len;
+		int verdict;
+		bool csum_in, to_vm;
+
+		if (rn(10) == 0) {
+			random_frame(&in);
+		} else {
+			pk_init(&in);
+			if (prog == DP_UPLINK)
+				up_seeds[rn(sizeof(up_seeds) / sizeof(up_seeds[0]))](&in);
+			else
+				vm_seeds[rn(sizeof(vm_seeds) / sizeof(vm_seeds[0]))](&in);
+			pk_finish(&in);
+			if (rn(5))
+				mutate(&in);
+		}
+		csum_in = pk_csum_ok(in.d, in.len, &why);
+		if (dp_run(d, prog, prog == DP_UPLINK ? d->if_up : d->if_vm, in.d, in.len, out,
+			   &out_len, &verdict)) {
+			HS_FAILF("packet %ld: test run failed", i);
+			return HS_FAIL;
+		}
+		if (verdict != XDP_DROP && verdict != XDP_PASS && verdict != XDP_TX &&
+		    verdict != XDP_REDIRECT) {
+			HS_FAILF("packet %ld: verdict %d outside the documented set", i, verdict);
+			return HS_FAIL;
+		}
+		if (verdict == XDP_PASS && (out_len != in.len || memcmp(out, in.d, in.len))) {
+			HS_FAILF("packet %ld: passed but modified", i);
+			return HS_FAIL;
+		}
+		if (verdict == XDP_TX || verdict == XDP_REDIRECT) {
+			to_vm = out_len >= 14 &&
+				(!memcmp(out, vm_mac, 6) || !memcmp(out, vm2_mac, 6));
+			if (to_vm && !(prog == DP_UPLINK ? for_binding(&in) || from_peer(&in)
+							 : from_vm_src(&in))) {
+				HS_FAILF("packet %ld: reached a VM without a binding, peer or VM "
+					 "source",
+					 i);
+				pk_diff(out, out_len, in.d, in.len);
+				return HS_FAIL;
+			}
+			if (csum_in && !pk_csum_ok(out, out_len, &why)) {
+				HS_FAILF("packet %ld: valid input, output %s wrong", i, why);
+				hexdump("input", in.d, in.len);
+				hexdump("output", out, out_len);
+				return HS_FAIL;
+			}
+		}
+		if (++batch == 4096 || i == n - 1) {
+			if (dp_counters(d, c1))
+				return HS_FAIL;
+			if (verdict_sum(c1) - verdict_sum(c0) != (uint64_t)batch) {
+				HS_FAILF("verdict counters rose by %llu for %ld packets",
+					 (unsigned long long)(verdict_sum(c1) - verdict_sum(c0)),
+					 batch);
+				return HS_FAIL;
+			}
+			memcpy(c0, c1, sizeof(c0));
+			batch = 0;
+		}
+	}
+	return HS_PASS;
+}
+
+static struct dp dp;
+static long count_up = 1000000, count_vm = 200000;
+
+static enum hs_result setup_maps(void)
+{
+	ASSERT_EQ(dp_reset(&dp), 0);
+	ASSERT_EQ(dp_std_maps(&dp, true), 0);
+	ASSERT_EQ(dp_vm_remote_mac(&dp, VM2_4, HS_VM_REMOTE, HOSTB4, US4, MAC_VM2), 0);
+	ASSERT_EQ(dp_flow_put(&dp, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, HOSTB4), 0);
+	return HS_PASS;
+}
+
+static enum hs_result uplink_random(void)
+{
+	if (setup_maps() != HS_PASS)
+		return HS_FAIL;
+	return run(&dp, DP_UPLINK, count_up);
+}
+
+static enum hs_result vmside_random(void)
+{
+	if (setup_maps() != HS_PASS)
+		return HS_FAIL;
+	return run(&dp, DP_VMSIDE, count_vm);
+}
+
+static const struct hs_test tests[] = {
+	{"uplink_1m_random_and_mutated", uplink_random},
+	{"vmside_200k_random_and_mutated", vmside_random},
+};
+
+int main(int argc, char **argv)
+{
+	const char *s = getenv("HS_FUZZ_SEED");
+	const char *n = getenv("HS_FUZZ_COUNT");
+	struct timespec t0, t1;
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0 || system("mount | grep -q ' /sys/fs/bpf type bpf '")) {
+		printf("SKIP bpf/fuzz: needs root and bpffs at /sys/fs/bpf\n");
+		return 0;
+	}
+	rng_state = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
+	if (!rng_state)
+		rng_state = 1;
+	if (n) {
+		count_up = atol(n);
+		count_vm = count_up / 5;
+	}
+	printf("# seed %llu (HS_FUZZ_SEED=%llu reproduces)\n", (unsigned long long)rng_state,
+	       (unsigned long long)rng_state);
+	if (dp_open(&dp)) {
+		printf("FAIL bpf/fuzz: cannot set up or load the data plane\n");
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = hs_test_main("bpf/fuzz", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("# %ld + %ld packets in %.1f s\n", count_up, count_vm,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	dp_close(&dp);
+	return rc;
+}
