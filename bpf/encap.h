@@ -25,12 +25,24 @@ struct hs_nexthop {
 	__u32 isum; /* encap_prep(): inner_sum() */
 };
 
-/* Next hop toward dst (source src) through the kernel's FIB. 0 or -1. */
+/* Next hop toward dst (source src) through the kernel's FIB, cached per
+ * CPU for HS_NEXTHOP_TTL_NS (the cache ignores src and ingress: heliostat
+ * nodes route by destination). 0 or -1. */
 static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const struct hs_ip *dst,
 			      struct hs_nexthop *nh)
 {
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct hs_nexthop_entry *c = bpf_map_lookup_elem(&nexthops, dst);
+	struct hs_nexthop_entry e = {};
 	struct bpf_fib_lookup f = {};
 	long rc;
+
+	if (c && c->expires > now) {
+		nh->ifindex = c->ifindex;
+		__builtin_memcpy(nh->dmac, c->dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, c->smac, ETH_ALEN);
+		return 0;
+	}
 
 	f.ifindex = ctx->ingress_ifindex;
 	if (ip_is_v4(dst)) {
@@ -48,6 +60,11 @@ static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const
 	nh->ifindex = f.ifindex;
 	__builtin_memcpy(nh->dmac, f.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, f.smac, ETH_ALEN);
+	e.expires = now + HS_NEXTHOP_TTL_NS;
+	e.ifindex = f.ifindex;
+	__builtin_memcpy(e.dmac, f.dmac, ETH_ALEN);
+	__builtin_memcpy(e.smac, f.smac, ETH_ALEN);
+	bpf_map_update_elem(&nexthops, dst, &e, BPF_ANY);
 	return 0;
 }
 

@@ -54,10 +54,17 @@ struct hs_binding_key {
 };
 
 struct hs_binding {
-	struct hs_ip vm; /* overlay address of the VM */
+	struct hs_ip vm; /* overlay address of the VM; zero in a marker */
 	__be16 vm_port; /* 0 = keep the port */
-	__u16 pad;
+	__u16 flags; /* HS_BIND_F_*, on address-only entries */
 	__u32 vm_id;
+};
+
+enum hs_binding_flags {
+	/* The address also has port bindings: look them up. An address with
+	 * only port bindings gets an address-only marker (vm zero) with this
+	 * flag, so the common case costs one hash lookup. */
+	HS_BIND_F_PORTS = 1 << 0,
 };
 
 /*
@@ -112,6 +119,22 @@ struct hs_flow {
 	struct hs_ip entry; /* underlay address of the front-end */
 	__u32 vm_id;
 	__u32 pad;
+};
+
+/* nexthops: per-CPU cache of bpf_fib_lookup() results by destination,
+ * refreshed after HS_NEXTHOP_TTL_NS (a FIB lookup costs ~110 ns here, a
+ * cache hit one hash lookup). Written by the programs; the agent may flush
+ * it on neighbour changes. */
+#define HS_NEXTHOP_MAX 65536
+#define HS_NEXTHOP_TTL_NS 1000000000ULL
+
+struct hs_nexthop_entry {
+	__u64 expires; /* bpf_ktime_get_coarse_ns() deadline */
+	__u32 ifindex;
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u16 pad;
+	__u32 pad2;
 };
 
 /* peers: underlay addresses VXLAN is accepted from. */
@@ -186,5 +209,6 @@ _Static_assert(sizeof(struct hs_vm) == 60, "hs_vm");
 _Static_assert(sizeof(struct hs_flow_key) == 40, "hs_flow_key");
 _Static_assert(sizeof(struct hs_flow) == 24, "hs_flow");
 _Static_assert(sizeof(struct hs_peer) == 8, "hs_peer");
+_Static_assert(sizeof(struct hs_nexthop_entry) == 32, "hs_nexthop_entry");
 
 #endif

@@ -62,6 +62,14 @@ struct {
 } peers SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, HS_NEXTHOP_MAX);
+	__type(key, struct hs_ip);
+	__type(value, struct hs_nexthop_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nexthops SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, HS_R_MAX);
 	__type(key, __u32);

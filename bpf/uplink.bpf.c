@@ -19,23 +19,26 @@ static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
 	__be16 port;
 	const struct hs_ip *entry;
 
+	/* address first: one lookup unless the address has port bindings */
 	k.pub = p->dst;
-	if (p->icmp_err && p->in.has_ports) {
-		k.port = p->in.sport;
-		k.proto = p->in.proto;
-	} else if (!p->frag && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
-		k.port = p->dport;
-		k.proto = p->proto;
-	}
-	if (k.proto)
-		b = bpf_map_lookup_elem(&bindings, &k);
-	if (!b) {
-		k.port = 0;
-		k.proto = 0;
-		b = bpf_map_lookup_elem(&bindings, &k);
-	}
+	b = bpf_map_lookup_elem(&bindings, &k);
 	if (!b)
 		return verdict(XDP_PASS, HS_R_PASS_NO_BINDING);
+	if (b->flags & HS_BIND_F_PORTS) {
+		struct hs_binding *pb = NULL;
+
+		if (p->icmp_err && p->in.has_ports) {
+			k.port = p->in.sport;
+			k.proto = p->in.proto;
+		} else if (!p->frag && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+			k.port = p->dport;
+			k.proto = p->proto;
+		}
+		if (k.proto)
+			pb = bpf_map_lookup_elem(&bindings, &k);
+		if (pb)
+			b = pb;
+	}
 	/* an address-only entry with no VM marks "port bindings only" */
 	if (ip_is_zero(&b->vm))
 		return p->frag ? verdict(XDP_DROP, HS_R_DROP_FRAG)

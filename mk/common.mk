@@ -60,21 +60,22 @@ $(OBJDIR)/$(LIB): $(LIB_OBJS)
 all: $(OBJDIR)/$(LIB)
 endif
 
-# Programs and tests: name: srcs, pkg-config packages; all link libhs.
+# Programs, tests and benchmarks (PROGS are installed): srcs, pkg-config
+# packages; all link libhs.
 define link_tmpl
 $(1)_OBJS := $$(patsubst %.c,$$(OBJDIR)/%.o,$$($(1)_SRCS))
 $$(OBJDIR)/$(1): $$($(1)_OBJS) $$(LIBHS)
 	$$(call msg,LD,$$@)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $$(LIBHS) \
 		$$(if $$($(1)_PKGS),$$(shell $$(PKGCONF) --libs $$($(1)_PKGS))) $$($(1)_LDLIBS)
 endef
-$(foreach p,$(PROGS) $(TESTS),$(eval $(call link_tmpl,$(p))))
-ALL_PKGS := $(sort $(LIB_PKGS) $(foreach p,$(PROGS) $(TESTS),$($(p)_PKGS)))
+$(foreach p,$(PROGS) $(TESTS) $(BENCHES),$(eval $(call link_tmpl,$(p))))
+ALL_PKGS := $(sort $(LIB_PKGS) $(foreach p,$(PROGS) $(TESTS) $(BENCHES),$($(p)_PKGS)))
 PKG_CFLAGS := $(if $(ALL_PKGS),$(shell $(PKGCONF) --cflags $(ALL_PKGS)))
 
 # User objects may include skeletons: build those first.
-$(foreach p,$(PROGS) $(TESTS),$($(p)_OBJS)) $(LIB_OBJS): | $(BPF_SKELS)
+$(foreach p,$(PROGS) $(TESTS) $(BENCHES),$($(p)_OBJS)) $(LIB_OBJS): | $(BPF_SKELS)
 
-all: $(BPF_SKELS) $(addprefix $(OBJDIR)/,$(PROGS) $(TESTS))
+all: $(BPF_SKELS) $(addprefix $(OBJDIR)/,$(PROGS) $(TESTS) $(BENCHES))
 
 install: all
 ifneq ($(PROGS),)

@@ -117,7 +117,7 @@ fail:
 void dp_close(struct dp *d)
 {
 	static const char *const maps[] = {"node_config", "bindings", "rbindings", "vms",
-					   "flows",	  "peers",    "counters"};
+					   "flows",	  "peers",    "nexthops",  "counters"};
 	char path[256];
 
 	if (d->vm)
@@ -162,6 +162,7 @@ int dp_reset(struct dp *d)
 	clear_map(fd_of(d->up->maps.vms), sizeof(struct hs_ip));
 	clear_map(fd_of(d->up->maps.flows), sizeof(struct hs_flow_key));
 	clear_map(fd_of(d->up->maps.peers), sizeof(struct hs_ip));
+	clear_map(fd_of(d->up->maps.nexthops), sizeof(struct hs_ip));
 	for (uint32_t k = 0; k < HS_R_MAX && ncpu <= 256; k++)
 		bpf_map_update_elem(fd_of(d->up->maps.counters), &k, zeros, 0);
 	dp_default_config(&c);
@@ -213,6 +214,21 @@ int dp_binding(struct dp *d, const char *pub, uint16_t port, uint8_t proto, cons
 
 	if (vm)
 		v.vm = dp_ip(vm);
+	if (port) {
+		/* the address entry says "look up ports"; a marker if none yet */
+		struct hs_binding_key ak = {.pub = k.pub};
+		struct hs_binding av = {0};
+
+		bpf_map_lookup_elem(fd_of(d->up->maps.bindings), &ak, &av);
+		av.flags |= HS_BIND_F_PORTS;
+		if (bpf_map_update_elem(fd_of(d->up->maps.bindings), &ak, &av, 0))
+			return -errno;
+	} else {
+		struct hs_binding old;
+
+		if (!bpf_map_lookup_elem(fd_of(d->up->maps.bindings), &k, &old))
+			v.flags = old.flags; /* keep HS_BIND_F_PORTS */
+	}
 	if (bpf_map_update_elem(fd_of(d->up->maps.bindings), &k, &v, 0))
 		return -errno;
 	if (!vm)
