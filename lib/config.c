@@ -195,9 +195,16 @@ int hs_cfg_check_keys(const struct hs_cfg *cfg, hs_cfg_keys known)
 		size_t sl = strlen(e->section);
 		bool found = false;
 
-		for (const char *const *k = known; *k && !found; k++)
-			found = !strncmp(*k, e->section, sl) && (*k)[sl] == '.' &&
-				!strcmp(*k + sl + 1, e->key);
+		for (const char *const *k = known; *k && !found; k++) {
+			const char *star = strstr(*k, " *.");
+
+			if (star) /* "vm *.key": any section "vm NAME" */
+				found = !strncmp(*k, e->section, star - *k + 1) &&
+					sl > (size_t)(star - *k + 1) && !strcmp(star + 3, e->key);
+			else
+				found = !strncmp(*k, e->section, sl) && (*k)[sl] == '.' &&
+					!strcmp(*k + sl + 1, e->key);
+		}
 		if (!found) {
 			hs_err("%s:%d: unknown key %s.%s", cfg->name, e->line, e->section, e->key);
 			rc = -EINVAL;
@@ -245,6 +252,29 @@ int hs_cfg_bool(const struct hs_cfg *cfg, const char *section, const char *key, 
 		       e->line, section, key, e->value);
 		*out = def;
 		return -EINVAL;
+	}
+	return 0;
+}
+
+int hs_cfg_sections(const struct hs_cfg *cfg, const char *prefix,
+		    int (*fn)(const char *section, void *arg), void *arg)
+{
+	size_t pl = strlen(prefix);
+
+	for (size_t i = 0; i < cfg->n; i++) {
+		const char *sec = cfg->ents[i].section;
+		bool seen = false;
+		int rc;
+
+		if (strncmp(sec, prefix, pl))
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(cfg->ents[j].section, sec);
+		if (seen)
+			continue;
+		rc = fn(sec, arg);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

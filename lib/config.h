@@ -13,7 +13,9 @@
 
 struct hs_cfg;
 
-/* Known keys: "section.key"; a NULL-terminated list. */
+/* Known keys: "section.key", or "prefix *.key" for any section named
+ * "prefix NAME" (e.g. "vm *.mac" accepts [vm web1] mac = ...); a
+ * NULL-terminated list. */
 typedef const char *const hs_cfg_keys[];
 
 /* Returns 0 or -errno; on a syntax error logs file:line and returns -EINVAL. */
@@ -32,6 +34,11 @@ int hs_cfg_u32(const struct hs_cfg *cfg, const char *section, const char *key, u
 	       uint32_t min, uint32_t max, uint32_t *out);
 int hs_cfg_bool(const struct hs_cfg *cfg, const char *section, const char *key, bool def,
 		bool *out);
+
+/* Calls fn once per distinct section whose name starts with prefix, in file
+ * order; stops at and returns fn's first non-zero result. */
+int hs_cfg_sections(const struct hs_cfg *cfg, const char *prefix,
+		    int (*fn)(const char *section, void *arg), void *arg);
 
 /* Prints "section.key = value" lines, for a daemon's --check-config. */
 void hs_cfg_dump(const struct hs_cfg *cfg, void (*emit)(const char *line, void *arg), void *arg);

@@ -118,7 +118,46 @@ static enum hs_result from_file(void)
 	return HS_PASS;
 }
 
+static int collect(const char *section, void *arg)
+{
+	strcat(arg, section);
+	strcat(arg, ";");
+	return 0;
+}
+
+static enum hs_result named_sections(void)
+{
+	static hs_cfg_keys known = {"node.name", "vm *.mac", "vm *.address", NULL};
+	char seen[256] = "";
+	struct hs_cfg *cfg;
+	const char *s;
+
+	hs_log_set_hook(capture);
+	ASSERT_EQ(hs_cfg_load_string("n.conf",
+				     "[node]\nname=a\n[vm web]\nmac=m1\naddress=a1\n"
+				     "[vm db]\nmac=m2\n[vm web]\n",
+				     &cfg),
+		  0);
+	ASSERT_EQ(hs_cfg_check_keys(cfg, known), 0);
+	ASSERT_EQ(hs_cfg_sections(cfg, "vm ", collect, seen), 0);
+	CHECK_STR(seen, "vm web;vm db;");
+	ASSERT_EQ(hs_cfg_str(cfg, "vm db", "mac", NULL, &s), 0);
+	CHECK_STR(s, "m2");
+	hs_cfg_free(cfg);
+	/* a wildcard needs a name, and only its own keys */
+	ASSERT_EQ(hs_cfg_load_string("w.conf", "[vm ]\nmac=m\n[vm x]\nram=1\n", &cfg), 0);
+	ASSERT_EQ(hs_cfg_check_keys(cfg, known), -EINVAL);
+	CHECK(strstr(errline, "unknown key vm x.ram") != NULL);
+	hs_cfg_free(cfg);
+	ASSERT_EQ(hs_cfg_load_string("v.conf", "[vmx y]\nmac=m\n", &cfg), 0);
+	ASSERT_EQ(hs_cfg_check_keys(cfg, known), -EINVAL);
+	hs_cfg_free(cfg);
+	hs_log_set_hook(NULL);
+	return HS_PASS;
+}
+
 static const struct hs_test tests[] = {
+	{"named_sections", named_sections},
 	{"typed_getters", typed_getters},
 	{"out_of_range", out_of_range},
 	{"unknown_and_repeated_keys", unknown_and_repeated_keys},

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Node state through the pinned maps (see state.h). Map file descriptors come
+ * from bpf_obj_get() on the pins, so one-shot commands work with no agent
+ * running; the BPF objects are loaded only to create missing maps.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "bpf/uplink.skel.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "loader/state.h"
+
+static const char *const reason_names[] = {
+#define HS_REASON_NAME(name, desc) #name,
+	HS_REASONS(HS_REASON_NAME)
+#undef HS_REASON_NAME
+};
+
+static const char *const reason_descs[] = {
+#define HS_REASON_DESC(name, desc) desc,
+	HS_REASONS(HS_REASON_DESC)
+#undef HS_REASON_DESC
+};
+
+const char *hs_reason_name(int r)
+{
+	return r >= 0 && r < HS_R_MAX ? reason_names[r] : "?";
+}
+
+const char *hs_reason_desc(int r)
+{
+	return r >= 0 && r < HS_R_MAX ? reason_descs[r] : "?";
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[256];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return hs_neg_errno();
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return hs_neg_errno();
+	return 0;
+}
+
+/* Loading one object makes libbpf create and pin every map of maps.h. */
+static int create_maps(const char *pin)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = pin);
+	struct uplink *skel;
+	int rc = mkdir_p(pin);
+
+	if (rc) {
+		hs_err("cannot create pin directory %s: %s", pin, hs_strerr(rc));
+		return rc;
+	}
+	skel = uplink__open_opts(&o);
+	if (!skel) {
+		rc = hs_neg_errno();
+		hs_err("cannot open the uplink BPF object: %s", hs_strerr(rc));
+		return rc;
+	}
+	rc = uplink__load(skel);
+	if (rc)
+		hs_err("cannot load the uplink BPF object to create maps in %s: %s", pin,
+		       hs_strerr(rc));
+	uplink__destroy(skel);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+} map_fields[] = {
+	{"node_config", offsetof(struct hs_maps, node_config)},
+	{"bindings", offsetof(struct hs_maps, bindings)},
+	{"rbindings", offsetof(struct hs_maps, rbindings)},
+	{"vms", offsetof(struct hs_maps, vms)},
+	{"flows", offsetof(struct hs_maps, flows)},
+	{"peers", offsetof(struct hs_maps, peers)},
+	{"nexthops", offsetof(struct hs_maps, nexthops)},
+	{"counters", offsetof(struct hs_maps, counters)},
+};
+
+static int *field(struct hs_maps *m, size_t i)
+{
+	return (int *)((char *)m + map_fields[i].off);
+}
+
+int hs_maps_open(const char *pin, bool create, struct hs_maps *m)
+{
+	char path[512];
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < HS_ARRAY_SIZE(map_fields); i++)
+		*field(m, i) = -1;
+	if (strlen(pin) >= sizeof(m->pin))
+		return -ENAMETOOLONG;
+	strcpy(m->pin, pin);
+	snprintf(path, sizeof(path), "%s/node_config", pin);
+	if (access(path, F_OK)) {
+		if (!create) {
+			hs_err("no heliostat maps pinned in %s (nothing attached or configured "
+			       "yet)",
+			       pin);
+			return -ENOENT;
+		}
+		rc = create_maps(pin);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < HS_ARRAY_SIZE(map_fields); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin, map_fields[i].name);
+		*field(m, i) = bpf_obj_get(path);
+		if (*field(m, i) < 0) {
+			rc = hs_neg_errno();
+			hs_err("cannot open pinned map %s: %s", path, hs_strerr(rc));
+			hs_maps_close(m);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void hs_maps_close(struct hs_maps *m)
+{
+	for (size_t i = 0; i < HS_ARRAY_SIZE(map_fields); i++) {
+		if (*field(m, i) >= 0)
+			close(*field(m, i));
+		*field(m, i) = -1;
+	}
+}
+
+int hs_maps_id(const struct hs_maps *m, uint32_t *id)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(m->node_config, &info, &len))
+		return hs_neg_errno();
+	*id = info.id;
+	return 0;
+}
+
+int hs_config_get(const struct hs_maps *m, struct hs_node_config *c)
+{
+	uint32_t k = 0;
+
+	return bpf_map_lookup_elem(m->node_config, &k, c) ? hs_neg_errno() : 0;
+}
+
+int hs_config_put(const struct hs_maps *m, const struct hs_node_config *c)
+{
+	uint32_t k = 0;
+
+	return bpf_map_update_elem(m->node_config, &k, c, BPF_ANY) ? hs_neg_errno() : 0;
+}
+
+static bool ip_zero(const struct hs_ip *ip)
+{
+	static const struct hs_ip zero;
+
+	return !memcmp(ip, &zero, sizeof(zero));
+}
+
+static int put(int fd, const void *k, const void *v)
+{
+	return bpf_map_update_elem(fd, k, v, BPF_ANY) ? hs_neg_errno() : 0;
+}
+
+/* Does pub have any port binding other than skip? */
+struct port_scan {
+	const struct hs_ip *pub;
+	const struct hs_binding_key *skip;
+	bool found;
+};
+
+static int scan_ports(const void *key, const void *value, void *arg)
+{
+	const struct hs_binding_key *k = key;
+	struct port_scan *s = arg;
+
+	if (memcmp(&k->pub, s->pub, sizeof(k->pub)) || (!k->port && !k->proto))
+		return 0;
+	if (s->skip && !memcmp(k, s->skip, sizeof(*k)))
+		return 0;
+	s->found = true;
+	return 1;
+}
+
+int hs_binding_add(const struct hs_maps *m, const struct hs_binding_spec *b)
+{
+	struct hs_binding_key k = {.pub = b->pub, .port = htons(b->port), .proto = b->proto};
+	struct hs_binding_key ak = {.pub = b->pub};
+	struct hs_binding v = {.vm = b->vm, .vm_port = htons(b->vm_port), .vm_id = b->vm_id};
+	struct hs_rbinding_key rk = {.vm = b->vm, .proto = b->proto};
+	struct hs_rbinding rv = {.pub = b->pub, .pub_port = htons(b->port)};
+	struct hs_binding old_v, old_a;
+	struct hs_rbinding old_r;
+	bool had_v, had_a, had_r;
+	int rc;
+
+	if (hs_ip_is_v4(b->pub.b) != hs_ip_is_v4(b->vm.b)) {
+		hs_err("binding: public and VM addresses are of different families");
+		return -EINVAL;
+	}
+	if (ip_zero(&b->vm) || ip_zero(&b->pub)) {
+		hs_err("binding: zero address");
+		return -EINVAL;
+	}
+	if (!!b->port != !!b->proto ||
+	    (b->proto && b->proto != IPPROTO_TCP && b->proto != IPPROTO_UDP)) {
+		hs_err("binding: a port needs a protocol (tcp or udp) and a protocol a port");
+		return -EINVAL;
+	}
+	if (!b->port && b->vm_port) {
+		hs_err("binding: a VM port needs a public port");
+		return -EINVAL;
+	}
+	rk.port = htons(b->vm_port ? b->vm_port : b->port);
+	had_r = !bpf_map_lookup_elem(m->rbindings, &rk, &old_r);
+	if (had_r && memcmp(&old_r, &rv, sizeof(rv))) {
+		char a[64], p[64];
+
+		hs_err("binding: VM %s port %u already answers as %s port %u on this node",
+		       hs_format_ip(b->vm.b, a, sizeof(a)), ntohs(rk.port),
+		       hs_format_ip(old_r.pub.b, p, sizeof(p)), ntohs(old_r.pub_port));
+		return -EEXIST;
+	}
+	had_v = !bpf_map_lookup_elem(m->bindings, &k, &old_v);
+	had_a = !bpf_map_lookup_elem(m->bindings, &ak, &old_a);
+
+	if (b->port) {
+		/* the address entry says "look up ports"; a marker if none yet */
+		struct hs_binding a = had_a ? old_a : (struct hs_binding){0};
+
+		a.flags |= HS_BIND_F_PORTS;
+		rc = put(m->bindings, &ak, &a);
+		if (rc)
+			goto fail;
+	} else if (had_v) {
+		v.flags = old_v.flags; /* keep HS_BIND_F_PORTS */
+	}
+	rc = put(m->bindings, &k, &v);
+	if (rc)
+		goto undo_a;
+	rc = put(m->rbindings, &rk, &rv);
+	if (rc)
+		goto undo_v;
+	return 0;
+
+undo_v:
+	if (had_v)
+		put(m->bindings, &k, &old_v);
+	else
+		bpf_map_delete_elem(m->bindings, &k);
+undo_a:
+	if (b->port) {
+		if (had_a)
+			put(m->bindings, &ak, &old_a);
+		else
+			bpf_map_delete_elem(m->bindings, &ak);
+	}
+fail:
+	hs_err("binding: cannot write the maps: %s", hs_strerr(rc));
+	return rc;
+}
+
+int hs_binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t port, uint8_t proto)
+{
+	struct hs_binding_key k = {.pub = *pub, .port = htons(port), .proto = proto};
+	struct hs_binding_key ak = {.pub = *pub};
+	struct hs_rbinding_key rk = {.proto = proto};
+	struct hs_rbinding rv;
+	struct hs_binding v, a;
+	int rc;
+
+	if (bpf_map_lookup_elem(m->bindings, &k, &v) || (!port && ip_zero(&v.vm)))
+		return -ENOENT;
+	rk.vm = v.vm;
+	rk.port = v.vm_port ? v.vm_port : k.port;
+	if (!bpf_map_lookup_elem(m->rbindings, &rk, &rv) && !memcmp(&rv.pub, pub, sizeof(*pub)))
+		bpf_map_delete_elem(m->rbindings, &rk);
+
+	if (!port) {
+		if (v.flags & HS_BIND_F_PORTS) {
+			/* keep the marker: the address still has port bindings */
+			struct hs_binding marker = {.flags = v.flags};
+
+			return put(m->bindings, &k, &marker);
+		}
+		return bpf_map_delete_elem(m->bindings, &k) ? hs_neg_errno() : 0;
+	}
+	rc = bpf_map_delete_elem(m->bindings, &k) ? hs_neg_errno() : 0;
+	if (rc)
+		return rc;
+	if (!bpf_map_lookup_elem(m->bindings, &ak, &a)) {
+		struct port_scan s = {.pub = pub};
+
+		hs_map_each(m->bindings, sizeof(struct hs_binding_key), sizeof(struct hs_binding),
+			    scan_ports, &s);
+		if (!s.found) {
+			if (ip_zero(&a.vm))
+				return bpf_map_delete_elem(m->bindings, &ak) ? hs_neg_errno() : 0;
+			a.flags &= ~HS_BIND_F_PORTS;
+			return put(m->bindings, &ak, &a);
+		}
+	}
+	return 0;
+}
+
+int hs_vm_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs_vm *v)
+{
+	if (ip_zero(addr))
+		return -EINVAL;
+	if (v->kind == HS_VM_LOCAL
+		    ? !v->ifindex
+		    : (v->kind != HS_VM_REMOTE && v->kind != HS_VM_FORWARD) || ip_zero(&v->host))
+		return -EINVAL;
+	return put(m->vms, addr, v);
+}
+
+int hs_vm_get(const struct hs_maps *m, const struct hs_ip *addr, struct hs_vm *v)
+{
+	return bpf_map_lookup_elem(m->vms, addr, v) ? hs_neg_errno() : 0;
+}
+
+int hs_vm_del(const struct hs_maps *m, const struct hs_ip *addr)
+{
+	return bpf_map_delete_elem(m->vms, addr) ? hs_neg_errno() : 0;
+}
+
+int hs_peer_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs_peer *p)
+{
+	if (ip_zero(addr))
+		return -EINVAL;
+	return put(m->peers, addr, p);
+}
+
+int hs_peer_del(const struct hs_maps *m, const struct hs_ip *addr)
+{
+	return bpf_map_delete_elem(m->peers, addr) ? hs_neg_errno() : 0;
+}
+
+int hs_counters_read(const struct hs_maps *m, uint64_t out[HS_R_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < HS_R_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(m->counters, &k, vals)) {
+			int rc = hs_neg_errno();
+
+			free(vals);
+			return rc;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int hs_counters_reset(const struct hs_maps *m)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *zeros;
+	int rc = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	zeros = calloc(ncpu, sizeof(*zeros));
+	if (!zeros)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < HS_R_MAX && !rc; k++)
+		if (bpf_map_update_elem(m->counters, &k, zeros, BPF_ANY))
+			rc = hs_neg_errno();
+	free(zeros);
+	return rc;
+}
+
+int hs_map_each(int fd, uint32_t key_size, uint32_t value_size,
+		int (*fn)(const void *key, const void *value, void *arg), void *arg)
+{
+	uint8_t key[64], next[64], value[128];
+	void *prev = NULL;
+	int rc;
+
+	if (key_size > sizeof(key) || value_size > sizeof(value))
+		return -E2BIG;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, value))
+			continue; /* deleted meanwhile */
+		rc = fn(key, value, arg);
+		if (rc)
+			return rc > 0 ? 0 : rc;
+	}
+	return 0;
+}
+
+int hs_map_flush(int fd, uint32_t key_size)
+{
+	uint8_t key[64];
+	int n = 0;
+
+	if (key_size > sizeof(key))
+		return -E2BIG;
+	/* delete from the first key each time: iteration order changes */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0) {
+		if (bpf_map_delete_elem(fd, key))
+			return hs_neg_errno();
+		n++;
+	}
+	return n;
+}
+
+int hs_if_mac(const char *name, uint8_t mac[6])
+{
+	struct ifreq ifr = {0};
+	int fd, rc = 0;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hs_neg_errno();
+	strcpy(ifr.ifr_name, name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		rc = hs_neg_errno();
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return rc;
+}
