@@ -14,8 +14,7 @@ static enum hs_log_level map_libbpf(enum libbpf_print_level l)
 	switch (l) {
 	case LIBBPF_WARN:
 		return HS_LOG_WARN;
-	case LIBBPF_INFO:
-		return HS_LOG_INFO;
+	case LIBBPF_INFO: /* chatty (skipped ELF sections...): debug */
 	default:
 		return HS_LOG_DEBUG;
 	}

@@ -460,23 +460,29 @@ static void drop_local(struct agent *a, int ifindex, const char *why)
 	} while (d.n == (int)HS_ARRAY_SIZE(d.keys));
 }
 
-static void ensure_attached(struct agent *a, enum hs_role role, int ifindex, const char *name)
+/* false when the port is not usable (gone again, or a foreign program) */
+static bool ensure_attached(struct agent *a, enum hs_role role, int ifindex, const char *name)
 {
 	struct hs_attach_info info;
 	int rc;
 
 	if (!hs_attach_query(a->pin, ifindex, &info) && info.ours && info.role == (int)role)
-		return;
+		return true;
 	rc = hs_attach(a->progs, role, ifindex, a->conf->mode, false);
+	if (rc == -ENODEV) { /* moved on or deleted: its DELLINK follows */
+		hs_debug("%s (ifindex %d) left before it could be attached", name, ifindex);
+		return false;
+	}
 	if (rc) {
 		a->st.attach_errors++;
 		hs_err("agent: cannot attach %s to %s: %s", hs_role_name(role), name,
 		       hs_strerr(rc));
-		return;
+		return false;
 	}
 	a->st.attached++;
 	hs_info("attached %s to %s (ifindex %d)%s", hs_role_name(role), name, ifindex,
 		info.role == -2 ? ", replacing another node's program" : "");
+	return true;
 }
 
 /* ---- rtnetlink ---- */
@@ -540,8 +546,7 @@ static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	hs_debug("link %s (ifindex %d) %s: %s", l.name, ifi->ifi_index,
 		 ifi->ifi_flags & IFF_UP ? "up" : "down", vm ? vm->name : "pattern");
-	ensure_attached(a, HS_ROLE_VMSIDE, ifi->ifi_index, l.name);
-	if (vm)
+	if (ensure_attached(a, HS_ROLE_VMSIDE, ifi->ifi_index, l.name) && vm)
 		write_local(a, vm, ifi->ifi_index, l.mac, l.name);
 	return MNL_CB_OK;
 }
@@ -563,10 +568,11 @@ static int nl_dump(struct agent *a)
 }
 
 /* Reads what is pending; on overflow (events lost) starts a full re-dump. */
-static int nl_read(struct agent *a)
+static int nl_read(struct agent *a, bool *done)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
 	ssize_t n = mnl_socket_recvfrom(a->nl, buf, sizeof(buf));
+	int rc;
 
 	if (n < 0) {
 		if (errno == ENOBUFS) {
@@ -579,9 +585,12 @@ static int nl_read(struct agent *a)
 		return hs_neg_errno();
 	}
 	/* seq 0, portid 0: notifications and dump replies alike */
-	if (mnl_cb_run(buf, n, 0, 0, link_msg_cb, a) == MNL_CB_ERROR && errno != EINTR) {
+	rc = mnl_cb_run(buf, n, 0, 0, link_msg_cb, a);
+	if (rc == MNL_CB_ERROR && errno != EINTR) {
 		a->st.bad_msgs++;
 		hs_warn("agent: netlink error: %s", strerror(errno));
+	} else if (rc == MNL_CB_STOP && done) {
+		*done = true; /* the end of a dump */
 	}
 	return 0;
 }
@@ -656,6 +665,9 @@ static int agent_run(struct agent *a)
 	}
 	drop_local(a, -1, "its port vanished while the agent was away");
 	rc = apply_all(a, NULL);
+	/* take in every existing link before saying we run */
+	for (bool done = false; !rc && !done;)
+		rc = nl_read(a, &done);
 	if (rc)
 		goto out;
 	hs_info("agent: running (pin %s, %d VMs, pattern '%s', uplink %s)", a->pin, a->conf->nvms,
@@ -684,7 +696,7 @@ static int agent_run(struct agent *a)
 			break;
 		}
 		if (pfd[0].revents & (POLLIN | POLLERR)) {
-			rc = nl_read(a);
+			rc = nl_read(a, NULL);
 			if (rc) {
 				hs_err("agent: netlink: %s", hs_strerr(rc));
 				break;

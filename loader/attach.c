@@ -210,6 +210,18 @@ int hs_attach(struct hs_progs *p, enum hs_role role, int ifindex, enum hs_xdp_mo
 			hs_err("cannot detach the older %s from interface %d: %s", prog_names[role],
 			       ifindex, hs_strerr(rc));
 	}
+	if (!rc && !mp && !getenv("LIBXDP_SKIP_DISPATCHER")) {
+		struct xdp_multiprog *now = get_mp(ifindex);
+
+		/* probing the dispatcher again on every attach only repeats
+		 * the kernel's refusal: remember it for this process */
+		if (now && xdp_multiprog__is_legacy(now)) {
+			hs_info("libxdp's dispatcher cannot load on this kernel; "
+				"single-program attach from now on");
+			setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
+		}
+		xdp_multiprog__close(now);
+	}
 	xdp_program__close(x);
 	xdp_multiprog__close(mp);
 	return rc;

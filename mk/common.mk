@@ -45,6 +45,8 @@ BPF_SKELS := $(patsubst %.bpf.c,$(OBJDIR)/%.skel.h,$(BPF_SRCS))
 $(OBJDIR)/%.bpf.o: %.bpf.c $(VMLINUX)
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,BPF,$@)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# keep the objects: make install ships them, tests attach some
+.SECONDARY: $(BPF_OBJS)
 $(OBJDIR)/%.skel.h: $(OBJDIR)/%.bpf.o
 	$(call msg,SKEL,$@)$(BPFTOOL) gen skeleton $< name $(subst -,_,$(notdir $(<:.bpf.o=))) > $@.tmp && mv $@.tmp $@
 

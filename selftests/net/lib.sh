@@ -1,0 +1,237 @@
+# SPDX-License-Identifier: GPL-2.0
+# The topology harness of the network tests. Source it, then call topo_up.
+#
+#   client ns ---- router ns ---- node A (front-end + host), site 1
+#    198.51.100.10     |  \------ node B, site 2
+#                      \--------- node C, site 3
+#   underlay of site i: 10.0.i.0/24 and fd00:i::/64 (node .1, router .254 / ::fe)
+#   public addresses: 203.0.113.i and 2001:db8:f::i, routed by the router to
+#   node i, which binds them to VMs with heliostat.
+#   a VM is a namespace with one veth: eth0 inside, <vm>h on its host. Moving
+#   <vm>h to another node's namespace moves the VM, sockets and all.
+#
+# Every name carries the prefix $P (hs<pid>): namespaces, pins under
+# /sys/fs/bpf/$P-<node>, files under $T. hs_cleanup removes all of it and
+# ends the processes the harness started (by PID).
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LOADER=$top/build/loader/hs-loader
+STREAM=$top/build/selftests/hs_stream
+P=hs$$
+T=$(mktemp -d /tmp/$P.XXXX)
+HS_PIDS=()
+HS_NODES=()
+HS_VNI=42
+npass=0 nfail=0
+
+pass() { echo "PASS $1"; npass=$((npass + 1)); }
+fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
+skip_all() { echo "SKIP $1: $2"; exit 77; }
+log() { echo "# $*"; }
+
+# nsx NS CMD...: runs in the namespace's network stack but keeps this mount
+# namespace (ip netns exec would hide bpffs).
+nsx() { local ns=$1; shift; nsenter --net=/run/netns/$P-$ns "$@"; }
+
+hs_require() {
+	[ "$(id -u)" -eq 0 ] || skip_all "$1" "needs root"
+	mountpoint -q /sys/fs/bpf || skip_all "$1" "bpffs is not mounted at /sys/fs/bpf"
+	[ -x "$LOADER" ] && [ -x "$STREAM" ] || skip_all "$1" "build first (make)"
+	local t
+	for t in ip nsenter nft ethtool; do
+		command -v $t >/dev/null || skip_all "$1" "$t is not installed"
+	done
+}
+
+hs_cleanup() {
+	local pid ns
+	for pid in "${HS_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for pid in "${HS_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns"; done
+	rm -rf /sys/fs/bpf/$P-* "$T"
+}
+trap hs_cleanup EXIT
+
+site_no() { case $1 in A) echo 1 ;; B) echo 2 ;; C) echo 3 ;; *) echo "bad site $1" >&2; return 1 ;; esac; }
+underlay() { echo 10.0.$(site_no "$1").1; }
+underlay6() { echo fd00:$(site_no "$1")::1; }
+pubaddr() { echo 203.0.113.$(site_no "$1"); }
+pubaddr6() { echo 2001:db8:f::$(site_no "$1"); }
+pin() { echo /sys/fs/bpf/$P-$1; }
+hsl() { local n=$1; shift; nsx "$n" "$LOADER" --pin "$(pin "$n")" "$@"; }
+
+# A veth pair: both ends up, checksums computed in software (XDP programs
+# see finished packets), GRO on (veth drops redirected frames otherwise).
+veth() { # ns1 if1 ns2 if2
+	ip link add "$2" netns $P-$1 type veth peer name "$4" netns $P-$3
+	local s
+	for s in "$1 $2" "$3 $4"; do
+		set -- $s
+		nsx "$1" ethtool -K "$2" tx off gro on >/dev/null 2>&1
+		nsx "$1" ip link set "$2" up
+	done
+}
+
+sysctls() {
+	nsx "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+mac_of() { ip -n $P-$1 -br link show dev "$2" | awk '{print $3}'; }
+
+# topo_up SITE...: client, router and one node per site (A B C).
+topo_up() {
+	local s i rmac nmac
+	ip netns add $P-cl
+	ip netns add $P-rt
+	sysctls rt
+	sysctls cl
+	veth cl cl0 rt rc0
+	nsx cl ip addr add 198.51.100.10/24 dev cl0
+	nsx cl ip addr add 2001:db8:100::10/64 dev cl0 nodad
+	nsx cl ip route add default via 198.51.100.254
+	nsx cl ip -6 route add default via 2001:db8:100::fe
+	nsx rt ip addr add 198.51.100.254/24 dev rc0
+	nsx rt ip addr add 2001:db8:100::fe/64 dev rc0 nodad
+	for s in "$@"; do
+		i=$(site_no "$s")
+		ip netns add $P-$s
+		sysctls "$s"
+		nsx "$s" ip link set lo up
+		veth rt r$i "$s" up0
+		nsx rt ip addr add 10.0.$i.254/24 dev r$i
+		nsx rt ip addr add fd00:$i::fe/64 dev r$i nodad
+		nsx "$s" ip addr add 10.0.$i.1/24 dev up0
+		nsx "$s" ip addr add fd00:$i::1/64 dev up0 nodad
+		nsx "$s" ip route add default via 10.0.$i.254
+		nsx "$s" ip -6 route add default via fd00:$i::fe
+		nsx rt ip route add 203.0.113.$i/32 via 10.0.$i.1
+		nsx rt ip -6 route add 2001:db8:f::$i/128 via fd00:$i::1
+		# bpf_fib_lookup wants resolved neighbours: make them permanent
+		rmac=$(mac_of rt r$i)
+		nmac=$(mac_of "$s" up0)
+		nsx "$s" ip neigh replace 10.0.$i.254 lladdr "$rmac" dev up0 nud permanent
+		nsx "$s" ip neigh replace fd00:$i::fe lladdr "$rmac" dev up0 nud permanent
+		nsx rt ip neigh replace 10.0.$i.1 lladdr "$nmac" dev r$i nud permanent
+		nsx rt ip neigh replace fd00:$i::1 lladdr "$nmac" dev r$i nud permanent
+		# a veth drops XDP_TX frames of its peer unless it runs XDP
+		# itself (GRO, enough for redirected frames, is not enough)
+		nsx rt ip link set r$i xdpdrv obj "$top/build/bench/pass.bpf.o" sec xdp
+		HS_NODES+=("$s")
+	done
+	nsx cl ip neigh replace 198.51.100.254 lladdr "$(mac_of rt rc0)" dev cl0 nud permanent
+	nsx rt ip neigh replace 198.51.100.10 lladdr "$(mac_of cl cl0)" dev rc0 nud permanent
+}
+
+# vm_up NAME NODE ADDR ADDR6 MAC: a VM namespace with eth0, its port NAMEh on NODE.
+vm_up() {
+	local name=$1 node=$2 addr=$3 addr6=$4 mac=$5 gw
+	ip netns add $P-$name
+	nsx "$name" ip link set lo up
+	sysctls "$name"
+	nsx "$name" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+	veth "$name" eth0 "$node" "${name}h"
+	nsx "$name" ip link set eth0 address "$mac"
+	nsx "$name" ip addr add "$addr"/32 dev eth0
+	nsx "$name" ip addr add "$addr6"/128 dev eth0 nodad
+	gw=$(mac_of "$node" "${name}h")
+	nsx "$name" ip neigh replace 169.254.0.1 lladdr "$gw" dev eth0 nud permanent
+	nsx "$name" ip route add 169.254.0.1 dev eth0
+	nsx "$name" ip route add default via 169.254.0.1 dev eth0 onlink
+	nsx "$name" ip neigh replace fe80::1 lladdr "$gw" dev eth0 nud permanent
+	nsx "$name" ip -6 route add default via fe80::1 dev eth0
+}
+
+# agent_conf NODE VMLINES...: writes $T/NODE.conf for the node's agent.
+agent_conf() {
+	local node=$1 n peers=""
+	shift
+	for n in "${HS_NODES[@]}"; do [ "$n" = "$node" ] || peers+="$(underlay "$n") $(underlay6 "$n") "; done
+	{
+		printf '[node]\nuplink = up0\nunderlay4 = %s\nunderlay6 = %s\nvni = %s\nmtu = 1500\npeers = %s\n' \
+			"$(underlay "$node")" "$(underlay6 "$node")" "$HS_VNI" "$peers"
+		printf '[agent]\nvm_ifname = vm*h\nlog_level = %s\n' "${HS_AGENT_LOG:-info}"
+		printf '%s\n' "$@"
+	} > "$T/$node.conf"
+}
+
+# agent_start NODE: the node's agent in the background; waits until it ran.
+agent_start() {
+	local node=$1 i
+	nsenter --net=/run/netns/$P-$node "$LOADER" --pin "$(pin "$node")" agent --config "$T/$node.conf" \
+		>> "$T/agent-$node.log" 2>&1 &
+	eval "AGENT_$node=$!"
+	HS_PIDS+=($!)
+	for i in $(seq 100); do
+		grep -q "agent: running" "$T/agent-$node.log" 2>/dev/null && return 0
+		kill -0 $! 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# agent on $node did not start:" && sed 's/^/#   /' "$T/agent-$node.log"
+	return 1
+}
+
+agent_stop() {
+	local pid
+	eval "pid=\$AGENT_$1"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+# bg NS CMD...: a process in a namespace, remembered for cleanup; PID in $!.
+# (nsenter execs the command: $! is the command itself, not a subshell)
+bg() { local ns=$1; shift; nsenter --net=/run/netns/$P-$ns "$@" & HS_PIDS+=($!); }
+
+# vm_kind NODE ADDR: local/remote/forward/none as the node's maps say.
+vm_kind() { hsl "$1" vm list 2>/dev/null | awk -v a="$2" '$1 == a {print $2; f=1} END {if (!f) print "none"}'; }
+
+# wait_for SECONDS CMD...: polls CMD every 20 ms.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.02
+	done
+}
+
+is_kind() { [ "$(vm_kind "$1" "$2")" = "$3" ]; }
+
+HS_EPOCH=1
+# vm_move VM ADDR ADDR6 FROM TO: moves the VM's port; TO's agent makes it
+# local; FROM gets a forwarding pointer, every other node a remote entry.
+vm_move() {
+	local vm=$1 a4=$2 a6=$3 from=$4 to=$5 n a
+	ip -n $P-$from link set "${vm}h" netns $P-$to
+	nsx "$to" ip link set "${vm}h" up
+	wait_for 5 is_kind "$to" "$a4" local || { echo "# $to did not make $a4 local"; return 1; }
+	wait_for 5 is_kind "$from" "$a4" none || { echo "# $from kept $a4 local"; return 1; }
+	HS_EPOCH=$((HS_EPOCH + 1))
+	for a in "$a4" "$a6"; do
+		hsl "$from" vm forward "$a" --host "$(underlay "$to")" --entry "$(underlay A)" --epoch $HS_EPOCH || return 1
+		for n in "${HS_NODES[@]}"; do
+			[ "$n" = "$from" ] || [ "$n" = "$to" ] && continue
+			hsl "$n" vm remote "$a" --host "$(underlay "$to")" --entry "$(underlay A)" --epoch $HS_EPOCH || return 1
+		done
+	done
+}
+
+# stream_verified FILE: bytes the client has verified so far.
+stream_verified() { sed -n 's/^verified=\([0-9]*\).*/\1/p' "$1" 2>/dev/null || echo 0; }
+
+# stream_advances FILE BYTES SECONDS: the stream got BYTES further.
+stream_advances() {
+	local f=$1 want=$(($(stream_verified "$1") + $2)) end=$((SECONDS + $3)) v
+	while [ $SECONDS -le $end ]; do
+		v=$(stream_verified "$f")
+		[ "${v:-0}" -ge "$want" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+hs_done() {
+	echo "# $npass passed, $nfail failed"
+	[ "$nfail" -eq 0 ]
+}
