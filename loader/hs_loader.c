@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/log.h"
@@ -335,6 +336,8 @@ static int cmd_config(int argc, char **argv)
 				 {"port", true},	 {"mtu", true},	      {"uplink", true},
 				 {"frag-forward", true}, {"enable", true},    {NULL}};
 	struct hs_node_config c;
+	bool have_maps = false;
+	char path[300];
 	struct hs_maps m;
 	struct cli cl;
 	struct cli_opt *o;
@@ -393,11 +396,18 @@ static int cmd_config(int argc, char **argv)
 	}
 	/* read the current config, apply every option to a copy, validate,
 	 * and write once: a bad option leaves the map as it was */
-	if (open_maps(&m, true))
-		return -ENOENT;
-	rc = hs_config_get(&m, &c);
-	if (rc)
-		goto out;
+	/* a node with no maps yet starts from zero; they are created only
+	 * once every option is valid */
+	snprintf(path, sizeof(path), "%s/node_config", pin);
+	memset(&c, 0, sizeof(c));
+	if (!access(path, F_OK)) {
+		if (open_maps(&m, false))
+			return -ENOENT;
+		have_maps = true;
+		rc = hs_config_get(&m, &c);
+		if (rc)
+			goto out;
+	}
 	if (!c.vxlan_port)
 		c.vxlan_port = htons(HS_VXLAN_PORT);
 	rc = -EINVAL;
@@ -456,11 +466,18 @@ static int cmd_config(int argc, char **argv)
 		goto out;
 	}
 	c.flags = b ? c.flags | HS_CFG_F_ENABLED : c.flags & ~HS_CFG_F_ENABLED;
+	if (!have_maps) {
+		rc = open_maps(&m, true);
+		if (rc)
+			return -ENOENT;
+		have_maps = true;
+	}
 	rc = hs_config_put(&m, &c);
 	if (rc)
 		hs_err("config: cannot write node_config: %s", hs_strerr(rc));
 out:
-	hs_maps_close(&m);
+	if (have_maps)
+		hs_maps_close(&m);
 	return rc;
 }
 
@@ -531,8 +548,12 @@ static int cmd_binding(int argc, char **argv)
 	if (cli_parse(&c, opts, argc, argv, 1, 3, usage))
 		return -EINVAL;
 	if (!strcmp(c.pos[0], "list")) {
-		if (c.npos != 1 || open_maps(&m, false))
+		if (c.npos != 1) {
+			hs_err("binding list: unexpected argument '%s'", c.pos[1]);
 			return -EINVAL;
+		}
+		if (open_maps(&m, false))
+			return -ENOENT;
 		rc = list_map(m.bindings, sizeof(struct hs_binding_key), sizeof(struct hs_binding),
 			      binding_row);
 		hs_maps_close(&m);
@@ -580,7 +601,7 @@ static int cmd_binding(int argc, char **argv)
 		hs_maps_close(&m);
 		return rc;
 	}
-	if (parse_ip_arg("VM address", c.pos[2], &b.vm))
+	if (parse_ip_arg("VM address", c.pos[2], &b.vm) || hs_binding_check(&b))
 		return -EINVAL;
 	if (open_maps(&m, true))
 		return -ENOENT;
@@ -656,6 +677,10 @@ static int cmd_vm(int argc, char **argv)
 		return -EINVAL;
 	verb = c.pos[0];
 	if (!strcmp(verb, "list")) {
+		if (c.npos != 1) {
+			hs_err("vm list: unexpected argument '%s'", c.pos[1]);
+			return -EINVAL;
+		}
 		if (open_maps(&m, false))
 			return -ENOENT;
 		rc = list_map(m.vms, sizeof(struct hs_ip), sizeof(struct hs_vm), vm_row);
@@ -757,6 +782,10 @@ static int cmd_peer(int argc, char **argv)
 	if (cli_parse(&c, opts, argc, argv, 1, 2, usage))
 		return -EINVAL;
 	if (!strcmp(c.pos[0], "list")) {
+		if (c.npos != 1) {
+			hs_err("peer list: unexpected argument '%s'", c.pos[1]);
+			return -EINVAL;
+		}
 		if (open_maps(&m, false))
 			return -ENOENT;
 		rc = list_map(m.peers, sizeof(struct hs_ip), sizeof(struct hs_peer), peer_row);

@@ -212,18 +212,8 @@ static int scan_ports(const void *key, const void *value, void *arg)
 	return 1;
 }
 
-int hs_binding_add(const struct hs_maps *m, const struct hs_binding_spec *b)
+int hs_binding_check(const struct hs_binding_spec *b)
 {
-	struct hs_binding_key k = {.pub = b->pub, .port = htons(b->port), .proto = b->proto};
-	struct hs_binding_key ak = {.pub = b->pub};
-	struct hs_binding v = {.vm = b->vm, .vm_port = htons(b->vm_port), .vm_id = b->vm_id};
-	struct hs_rbinding_key rk = {.vm = b->vm, .proto = b->proto};
-	struct hs_rbinding rv = {.pub = b->pub, .pub_port = htons(b->port)};
-	struct hs_binding old_v, old_a;
-	struct hs_rbinding old_r;
-	bool had_v, had_a, had_r;
-	int rc;
-
 	if (hs_ip_is_v4(b->pub.b) != hs_ip_is_v4(b->vm.b)) {
 		hs_err("binding: public and VM addresses are of different families");
 		return -EINVAL;
@@ -241,6 +231,24 @@ int hs_binding_add(const struct hs_maps *m, const struct hs_binding_spec *b)
 		hs_err("binding: a VM port needs a public port");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int hs_binding_add(const struct hs_maps *m, const struct hs_binding_spec *b)
+{
+	struct hs_binding_key k = {.pub = b->pub, .port = htons(b->port), .proto = b->proto};
+	struct hs_binding_key ak = {.pub = b->pub};
+	struct hs_binding v = {.vm = b->vm, .vm_port = htons(b->vm_port), .vm_id = b->vm_id};
+	struct hs_rbinding_key rk = {.vm = b->vm, .proto = b->proto};
+	struct hs_rbinding rv = {.pub = b->pub, .pub_port = htons(b->port)};
+	struct hs_binding old_v, old_a;
+	struct hs_rbinding old_r;
+	bool had_v, had_a, had_r;
+	int rc;
+
+	rc = hs_binding_check(b);
+	if (rc)
+		return rc;
 	rk.port = htons(b->vm_port ? b->vm_port : b->port);
 	had_r = !bpf_map_lookup_elem(m->rbindings, &rk, &old_r);
 	if (had_r && memcmp(&old_r, &rv, sizeof(rv))) {
@@ -271,6 +279,16 @@ int hs_binding_add(const struct hs_maps *m, const struct hs_binding_spec *b)
 	rc = put(m->rbindings, &rk, &rv);
 	if (rc)
 		goto undo_v;
+	if (had_v && !ip_zero(&old_v.vm)) {
+		/* re-pointed: the old VM (or VM port) no longer answers as pub */
+		struct hs_rbinding_key ok = {.vm = old_v.vm, .proto = b->proto};
+		struct hs_rbinding orv;
+
+		ok.port = old_v.vm_port ? old_v.vm_port : k.port;
+		if (memcmp(&ok, &rk, sizeof(ok)) && !bpf_map_lookup_elem(m->rbindings, &ok, &orv) &&
+		    !memcmp(&orv, &rv, sizeof(rv)))
+			bpf_map_delete_elem(m->rbindings, &ok);
+	}
 	return 0;
 
 undo_v:

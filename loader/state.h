@@ -45,6 +45,8 @@ struct hs_binding_spec {
 	uint32_t vm_id;
 };
 
+/* Validates a binding without touching a map (errors logged): -EINVAL. */
+int hs_binding_check(const struct hs_binding_spec *b);
 /* Adds or replaces a binding, its reverse and the address's port marker.
  * -EINVAL: families differ, port without proto, vm_port on an address-only
  * binding; -EEXIST: the VM already answers as another public address here. */
