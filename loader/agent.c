@@ -451,6 +451,13 @@ static void drop_local(struct agent *a, int ifindex, const char *why)
 		hs_map_each(a->m.vms, sizeof(struct hs_ip), sizeof(struct hs_vm), collect_local,
 			    &d);
 		for (int i = 0; i < d.n; i++) {
+			struct hs_vm now;
+
+			/* the control plane may have re-pointed it since the
+			 * walk (a forwarding pointer after a move): keep that */
+			if (hs_vm_get(&a->m, &d.keys[i], &now) || now.kind != HS_VM_LOCAL ||
+			    (ifindex >= 0 && (int)now.ifindex != ifindex))
+				continue;
 			if (hs_vm_del(&a->m, &d.keys[i]))
 				continue;
 			a->st.entries_removed++;
