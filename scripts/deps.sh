@@ -12,7 +12,8 @@ pkgs=(
 	# lint
 	clang-format clang-tidy cppcheck
 	# tests and benchmarks
-	iproute2 nftables iperf3 xdp-tools ethtool procps psmisc iputils-ping netcat-openbsd tcpdump
+	iproute2 nftables iperf3 xdp-tools ethtool procps psmisc iputils-ping netcat-openbsd tcpdump jq
+	openvswitch-switch
 )
 
 missing=()
