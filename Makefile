@@ -2,7 +2,7 @@
 # heliostat: one make for everything. `make`, `make check`, `make demo`,
 # `make bench`, `make lint`, `make install` (DESTDIR, PREFIX). V=1 shows commands.
 
-SUBDIRS := lib bpf loader selftests bench
+SUBDIRS := lib bpf loader migrated imaged sched selftests bench
 PREFIX ?= /usr/local
 export PREFIX DESTDIR V
 
