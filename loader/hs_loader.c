@@ -153,13 +153,14 @@ static void set_forwarding(void)
 
 	for (size_t i = 0; i < HS_ARRAY_SIZE(knobs); i++) {
 		FILE *f = fopen(knobs[i], "w");
+		bool ok = f && fputs("1\n", f) >= 0;
 
-		if (!f || fputs("1\n", f) < 0 || fclose(f)) {
+		/* fclose flushes: its result counts too, and it runs once */
+		if (f && fclose(f))
+			ok = false;
+		if (!ok)
 			hs_warn("cannot enable %s (bpf_fib_lookup needs forwarding on): %s",
 				knobs[i], strerror(errno));
-			if (f)
-				fclose(f);
-		}
 	}
 }
 

@@ -217,8 +217,7 @@ static int rx(int fd, struct stream *s)
 	return 0;
 }
 
-static int tcp_client(const char *host, const char *port, int rate, int size,
-		      const char *status)
+static int tcp_client(const char *host, const char *port, int rate, int size, const char *status)
 {
 	struct stream s = {0};
 	struct addrinfo *ai;
