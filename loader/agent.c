@@ -116,8 +116,8 @@ static int conf_ip(struct parse_ctx *p, const char *sec, const char *key, int wa
 	if (hs_cfg_str(p->cfg, sec, key, NULL, &s))
 		return 0;
 	if (hs_parse_ip(s, ip->b, &fam) || (want_fam && fam != want_fam)) {
-		hs_err("%s: [%s] %s = '%s': not an IPv%d address", p->path, sec, key, s,
-		       want_fam == AF_INET6 ? 6 : 4);
+		hs_err("%s: [%s] %s = '%s': not an %s address", p->path, sec, key, s,
+		       want_fam == AF_INET6 ? "IPv6" : want_fam ? "IPv4" : "IP");
 		p->rc = -EINVAL;
 		return -EINVAL;
 	}
