@@ -117,7 +117,9 @@ static int conf_ip(struct parse_ctx *p, const char *sec, const char *key, int wa
 		return 0;
 	if (hs_parse_ip(s, ip->b, &fam) || (want_fam && fam != want_fam)) {
 		hs_err("%s: [%s] %s = '%s': not an %s address", p->path, sec, key, s,
-		       want_fam == AF_INET6 ? "IPv6" : want_fam ? "IPv4" : "IP");
+		       want_fam == AF_INET6 ? "IPv6"
+		       : want_fam	    ? "IPv4"
+					    : "IP");
 		p->rc = -EINVAL;
 		return -EINVAL;
 	}

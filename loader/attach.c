@@ -201,7 +201,9 @@ int hs_attach(struct hs_progs *p, enum hs_role role, int ifindex, enum hs_xdp_mo
 	}
 	rc = xdp_program__attach(x, ifindex, mp ? xdp_multiprog__attach_mode(mp) : xdp_mode(mode),
 				 0);
-	if (rc) {
+	if (rc == -ENODEV) { /* it went away meanwhile: the caller decides */
+		hs_debug("cannot attach %s to interface %d: it is gone", prog_names[role], ifindex);
+	} else if (rc) {
 		hs_err("cannot attach %s to interface %d: %s", prog_names[role], ifindex,
 		       hs_strerr(rc));
 	} else if (old) {

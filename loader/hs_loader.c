@@ -207,6 +207,8 @@ static int cmd_attach(int argc, char **argv)
 		set_forwarding();
 	rc = hs_attach(p, role, ifindex, mode, cli_get(&c, "force"));
 	hs_progs_free(p);
+	if (rc == -ENODEV)
+		hs_err("attach: %s went away", c.pos[1]);
 	if (rc)
 		return rc;
 	hs_attach_query(pin, ifindex, &info);

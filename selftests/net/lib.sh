@@ -158,13 +158,15 @@ agent_conf() {
 
 # agent_start NODE: the node's agent in the background; waits until it ran.
 agent_start() {
-	local node=$1 i
+	local node=$1 i before
+	before=$(grep -c "agent: running" "$T/agent-$node.log" 2>/dev/null)
 	nsenter --net=/run/netns/$P-$node "$LOADER" --pin "$(pin "$node")" agent --config "$T/$node.conf" \
 		>> "$T/agent-$node.log" 2>&1 &
 	eval "AGENT_$node=$!"
 	HS_PIDS+=($!)
 	for i in $(seq 100); do
-		grep -q "agent: running" "$T/agent-$node.log" 2>/dev/null && return 0
+		[ "$(grep -c "agent: running" "$T/agent-$node.log" 2>/dev/null)" -gt "${before:-0}" ] &&
+			return 0
 		kill -0 $! 2>/dev/null || break
 		sleep 0.05
 	done
