@@ -729,6 +729,7 @@ int hs_agent_main(const char *pin, int argc, char **argv)
 {
 	static const struct option lopts[] = {{"config", required_argument, NULL, 'c'},
 					      {"check-config", no_argument, NULL, 'k'},
+					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct agent a = {.pin = pin};
 	bool check = false;
@@ -743,6 +744,16 @@ int hs_agent_main(const char *pin, int argc, char **argv)
 		case 'k':
 			check = true;
 			break;
+		case 'h':
+			printf("usage: hs-loader [--pin DIR] [--log-level LEVEL] agent --config "
+			       "FILE "
+			       "[--check-config]\n"
+			       "Applies FILE to the node's pinned maps, attaches the uplink "
+			       "program\n"
+			       "and gives VM ports the VM-side program as they appear. SIGHUP\n"
+			       "re-reads FILE; SIGTERM stops (programs stay attached). See\n"
+			       "hs-loader(8), AGENT.\n");
+			return 0;
 		default:
 			hs_err("agent: usage: agent --config FILE [--check-config]");
 			return -EINVAL;

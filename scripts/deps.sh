@@ -13,7 +13,7 @@ pkgs=(
 	clang-format clang-tidy cppcheck
 	# tests and benchmarks
 	iproute2 nftables iperf3 xdp-tools ethtool procps psmisc iputils-ping netcat-openbsd tcpdump jq
-	openvswitch-switch
+	openvswitch-switch etcd-server etcd-client
 )
 
 missing=()
