@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Traffic generator for net_rate, run by BPF_PROG_TEST_RUN with
+ * BPF_F_TEST_XDP_LIVE_FRAMES: every call writes the whole header template
+ * back (the frames' pages are recycled as the receiving side left them: a
+ * DNAT rewrote the destination, a push of VXLAN headers wrote into the
+ * headroom), gives the frame the next source port of nports and redirects
+ * it out of the generator's veth.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "bench/net_rate.h"
+
+const volatile __u32 out_ifindex;
+const volatile __u16 port_base = 1024;
+const volatile __u16 nports = 1;
+
+/* written by net_rate after load; not const so nothing is folded */
+struct nr_hdr hdr;
+__u32 next_port;
+
+SEC("xdp")
+int xdp_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct udphdr *udp;
+	__u32 n = next_port;
+
+	if (data + NR_HDR_LEN > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(data, hdr.b, NR_HDR_LEN);
+	udp = data + NR_HDR_LEN - sizeof(*udp);
+	udp->source = bpf_htons(port_base + n);
+	next_port = n + 1 < nports ? n + 1 : 0;
+	return bpf_redirect(out_ifindex, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";

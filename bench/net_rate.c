@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Front-end packet rate on veth. A live-frames generator (gen.bpf.c, run by
+ * BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES in the generator's
+ * namespace) sends UDP frames to a public address into the front-end's
+ * uplink; a counter on the receiving veth (count.bpf.c) counts what comes
+ * out. Before each measurement a command given by the caller (net_rate.sh)
+ * switches the front-end to one of its modes: heliostat's uplink program
+ * (DNAT + VXLAN), nftables DNAT, plain kernel forwarding; in a fourth mode
+ * (the floor) net_rate attaches the generator's program to the uplink, set
+ * to write the headers a DNAT would produce and redirect: what the path
+ * costs with next to no front-end work. Rounds interleave the modes; the
+ * results are medians of per-round ratios.
+ *
+ * Every stage runs on the generator's CPU: each batch of frames is carried
+ * through both veth hops, the front-end and the counter by the softirq
+ * processing that ends the batch. A rate is thus the inverse of the whole
+ * path's per-packet cost (generator and receiver included, the same in
+ * every mode), and the generator can never outrun the front-end.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* before the skeletons: they name its types */
+#include "bench/net_rate.h"
+
+#include "bench/count.skel.h"
+#include "bench/gen.skel.h"
+#include "lib/err.h"
+#include "lib/log.h"
+
+#define MAX_ROUNDS 31
+#define CHUNK 32768 /* frames per BPF_PROG_TEST_RUN call: ~10-30 ms */
+#define WARMUP_S 0.3
+#define UDP_DPORT 7777
+
+struct mode {
+	char id;
+	const char *name;
+	enum nr_rx_kind kind; /* the only kind of frame this mode may deliver */
+	bool floor; /* net_rate attaches its own program to the uplink */
+	double rx[MAX_ROUNDS]; /* Mpps at the receiver */
+	double tx[MAX_ROUNDS]; /* Mpps offered by the generator */
+};
+
+enum { M_HS, M_NFT, M_FWD, M_FLOOR, M_MAX };
+
+static struct mode modes[M_MAX] = {
+	[M_HS] = {'a', "heliostat", NR_RX_VXLAN_VM},
+	[M_NFT] = {'b', "nft-dnat", NR_RX_UDP_VM},
+	[M_FWD] = {'c', "forward", NR_RX_UDP_PUB},
+	[M_FLOOR] = {'d', "xdp-floor", NR_RX_UDP_VM, true},
+};
+
+struct opts {
+	const char *gen_ns, *gen_dev, *fe_ns, *fe_in, *fe_out, *rx_ns, *rx_dev, *switch_cmd;
+	struct in_addr src, pub, vm, host;
+	int rounds, len, flows, cpu;
+	double secs;
+};
+
+struct bench {
+	struct opts o;
+	struct gen *gen; /* the generator, in the generator's namespace */
+	struct gen *floor; /* the same program as mode d's front-end */
+	struct count *cnt;
+	struct bpf_link *rx_link;
+	int fe_in; /* ifindex of the uplink in the front-end's namespace */
+	int ncpu;
+	__u8 frame[1500];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: net_rate --gen-ns PATH --gen-dev DEV --fe-ns PATH --fe-in DEV --fe-out "
+		"DEV\n"
+		"                --rx-ns PATH --rx-dev DEV --src ADDR --pub ADDR --vm ADDR\n"
+		"                --host ADDR --switch CMD\n"
+		"                [--rounds N] [--secs S] [--len BYTES] [--flows N] [--cpu N]\n"
+		"Runs CMD a|b|c|d before each measurement: heliostat, nftables DNAT, forwarding,\n"
+		"nothing (d: net_rate's own header-writing XDP program on --fe-in).\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double s[MAX_ROUNDS];
+
+	memcpy(s, v, n * sizeof(double));
+	qsort(s, n, sizeof(double), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static int enter_ns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		err = hs_neg_errno();
+		hs_err("cannot enter network namespace %s: %s", path, hs_strerr(err));
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* ifindex and MAC address of dev in the current namespace; 0 or -errno. */
+static int dev_info(const char *dev, int *ifindex, unsigned char mac[ETH_ALEN])
+{
+	struct ifreq ifr = {};
+	int s, err = 0;
+
+	*ifindex = if_nametoindex(dev);
+	if (!*ifindex) {
+		err = hs_neg_errno();
+		hs_err("no interface %s: %s", dev, hs_strerr(err));
+		return err;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr)) {
+		err = hs_neg_errno();
+		hs_err("cannot read the MAC address of %s: %s", dev, hs_strerr(err));
+	} else {
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
+	}
+	if (s >= 0)
+		close(s);
+	return err;
+}
+
+static __u16 ip_csum(const void *p, size_t len)
+{
+	const __u16 *w = p;
+	__u32 sum = 0;
+
+	for (size_t i = 0; i < len / 2; i++)
+		sum += w[i];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* A frame of len bytes: Ethernet, IPv4 src -> dst (DF), UDP to UDP_DPORT
+ * with no checksum (so a program need not fix one when it changes the
+ * port), zero payload. Its first NR_HDR_LEN bytes are a program's template. */
+static void build_frame(__u8 *frame, int len, const unsigned char *smac, const unsigned char *dmac,
+			struct in_addr src, struct in_addr dst)
+{
+	struct ethhdr *eth = (struct ethhdr *)frame;
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+
+	memset(frame, 0, len);
+	memcpy(eth->h_dest, dmac, ETH_ALEN);
+	memcpy(eth->h_source, smac, ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons(len - sizeof(*eth));
+	ip->frag_off = htons(0x4000);
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->saddr = src.s_addr;
+	ip->daddr = dst.s_addr;
+	ip->check = ip_csum(ip, sizeof(*ip));
+	udp->source = htons(1024);
+	udp->dest = htons(UDP_DPORT);
+	udp->len = htons(len - sizeof(*eth) - sizeof(*ip));
+}
+
+/* The generator program, or mode d's front-end: it writes tmpl's headers,
+ * the next of o->flows source ports, and redirects to ifindex. */
+static struct gen *gen_load(const struct opts *o, int ifindex, const __u8 *tmpl)
+{
+	struct gen *g = gen__open();
+
+	if (!g) {
+		hs_err("cannot open the generator program");
+		return NULL;
+	}
+	g->rodata->out_ifindex = ifindex;
+	g->rodata->port_base = 1024;
+	g->rodata->nports = o->flows;
+	if (gen__load(g)) {
+		hs_err("cannot load the generator program");
+		gen__destroy(g);
+		return NULL;
+	}
+	memcpy(g->bss->hdr.b, tmpl, NR_HDR_LEN);
+	return g;
+}
+
+/* Sends for secs seconds; frames handed to the program in *sent. */
+static int generate(struct bench *b, double secs, __u64 *sent)
+{
+	int fd = bpf_program__fd(b->gen->progs.xdp_gen);
+	double end = now_s() + secs;
+
+	*sent = 0;
+	do {
+		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = b->frame, .data_size_in = b->o.len,
+			    .repeat = CHUNK, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+
+		if (bpf_prog_test_run_opts(fd, &t)) {
+			int err = hs_neg_errno();
+
+			hs_err("live-frames test run failed: %s", hs_strerr(err));
+			return err;
+		}
+		*sent += CHUNK;
+	} while (now_s() < end);
+	return 0;
+}
+
+static int rx_read(struct bench *b, __u64 out[NR_RX_MAX])
+{
+	struct nr_rx_count *v = calloc(b->ncpu, sizeof(*v));
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, NR_RX_MAX * sizeof(__u64));
+	if (bpf_map_lookup_elem(bpf_map__fd(b->cnt->maps.rx_counts), &zero, v)) {
+		err = hs_neg_errno();
+		hs_err("cannot read the receiver's counters: %s", hs_strerr(err));
+	} else {
+		for (int c = 0; c < b->ncpu; c++)
+			for (int k = 0; k < NR_RX_MAX; k++)
+				out[k] += v[c].pkts[k];
+	}
+	free(v);
+	return err;
+}
+
+static int switch_mode(const char *cmd, char id)
+{
+	char buf[1024];
+	int st;
+
+	snprintf(buf, sizeof(buf), "%s %c", cmd, id);
+	st = system(buf);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		hs_err("switching the front-end to mode %c failed (%s)", id, buf);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Mode d's program on the uplink, as a link: it goes away with us. */
+static struct bpf_link *floor_attach(struct bench *b)
+{
+	struct bpf_link *l;
+	int err;
+
+	if (enter_ns(b->o.fe_ns))
+		return NULL;
+	l = bpf_program__attach_xdp(b->floor->progs.xdp_gen, b->fe_in);
+	if (!l) {
+		err = hs_neg_errno();
+		hs_err("cannot attach the floor program to %s: %s", b->o.fe_in, hs_strerr(err));
+	}
+	if (enter_ns(b->o.gen_ns)) {
+		bpf_link__destroy(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* One measurement: switch, warm up, count for o->secs. */
+static int measure(struct bench *b, struct mode *m, int round)
+{
+	static const char *kinds[NR_RX_MAX] = {"VXLAN to the VM's host", "UDP to the VM",
+					       "UDP to the public address", "other"};
+	__u64 c0[NR_RX_MAX], c1[NR_RX_MAX], sent, good, bad = 0;
+	struct bpf_link *floor = NULL;
+	double t0, t1;
+	int err;
+
+	err = switch_mode(b->o.switch_cmd, m->id);
+	if (!err && m->floor && !(floor = floor_attach(b)))
+		err = -EIO;
+	if (!err)
+		err = generate(b, WARMUP_S, &sent);
+	if (!err)
+		err = rx_read(b, c0);
+	if (!err) {
+		t0 = now_s();
+		err = generate(b, b->o.secs, &sent);
+		t1 = now_s();
+	}
+	if (!err)
+		err = rx_read(b, c1);
+	bpf_link__destroy(floor);
+	if (err)
+		return err;
+	good = c1[m->kind] - c0[m->kind];
+	for (int k = 0; k < NR_RX_MAX; k++) {
+		if (k == (int)m->kind || c1[k] == c0[k])
+			continue;
+		bad += c1[k] - c0[k];
+		hs_warn("%s, round %d: %llu frames of the wrong kind (%s)", m->name, round + 1,
+			(unsigned long long)(c1[k] - c0[k]), kinds[k]);
+	}
+	if (good == 0 || bad * 100 > good) {
+		hs_err("%s, round %d: %llu frames as expected (%s), %llu not: measurement invalid",
+		       m->name, round + 1, (unsigned long long)good, kinds[m->kind],
+		       (unsigned long long)bad);
+		return -EPROTO;
+	}
+	m->rx[round] = good / (t1 - t0) / 1e6;
+	m->tx[round] = sent / (t1 - t0) / 1e6;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"gen-ns", required_argument, NULL, 'G'},
+		{"gen-dev", required_argument, NULL, 'g'},
+		{"fe-ns", required_argument, NULL, 'F'},
+		{"fe-in", required_argument, NULL, 'i'},
+		{"fe-out", required_argument, NULL, 'o'},
+		{"rx-ns", required_argument, NULL, 'R'},
+		{"rx-dev", required_argument, NULL, 'r'},
+		{"src", required_argument, NULL, 's'},
+		{"pub", required_argument, NULL, 'p'},
+		{"vm", required_argument, NULL, 'v'},
+		{"host", required_argument, NULL, 'H'},
+		{"switch", required_argument, NULL, 'S'},
+		{"rounds", required_argument, NULL, 'n'},
+		{"secs", required_argument, NULL, 't'},
+		{"len", required_argument, NULL, 'l'},
+		{"flows", required_argument, NULL, 'f'},
+		{"cpu", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct in_addr *a;
+	int c;
+
+	*o = (struct opts){.rounds = 7, .secs = 2.0, .len = 64, .flows = 1024, .cpu = -1};
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'G':
+			o->gen_ns = optarg;
+			break;
+		case 'g':
+			o->gen_dev = optarg;
+			break;
+		case 'F':
+			o->fe_ns = optarg;
+			break;
+		case 'i':
+			o->fe_in = optarg;
+			break;
+		case 'o':
+			o->fe_out = optarg;
+			break;
+		case 'R':
+			o->rx_ns = optarg;
+			break;
+		case 'r':
+			o->rx_dev = optarg;
+			break;
+		case 'S':
+			o->switch_cmd = optarg;
+			break;
+		case 'n':
+			o->rounds = atoi(optarg);
+			break;
+		case 't':
+			o->secs = atof(optarg);
+			break;
+		case 'l':
+			o->len = atoi(optarg);
+			break;
+		case 'f':
+			o->flows = atoi(optarg);
+			break;
+		case 'c':
+			o->cpu = atoi(optarg);
+			break;
+		case 's':
+		case 'p':
+		case 'v':
+		case 'H':
+			a = c == 's' ? &o->src : c == 'p' ? &o->pub : c == 'v' ? &o->vm : &o->host;
+			if (inet_pton(AF_INET, optarg, a) != 1) {
+				fprintf(stderr, "net_rate: bad IPv4 address %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || !o->gen_ns || !o->gen_dev || !o->fe_ns || !o->fe_in || !o->fe_out ||
+	    !o->rx_ns || !o->rx_dev || !o->switch_cmd || !o->src.s_addr || !o->pub.s_addr ||
+	    !o->vm.s_addr || !o->host.s_addr) {
+		usage(stderr);
+		return 2;
+	}
+	if (o->rounds < 1 || o->rounds > MAX_ROUNDS || o->secs < 0.1 || o->secs > 60 ||
+	    o->len < 60 || o->len > 1500 || o->flows < 1 || o->flows > 60000) {
+		fprintf(stderr, "net_rate: rounds 1-%d, secs 0.1-60, len 60-1500, flows 1-60000\n",
+			MAX_ROUNDS);
+		return 2;
+	}
+	return 0;
+}
+
+/* Per-round ratio x/y of the receive rates of two modes, median. */
+static double ratio(int n, const struct mode *x, const struct mode *y)
+{
+	double v[MAX_ROUNDS];
+
+	for (int r = 0; r < n; r++)
+		v[r] = x->rx[r] / y->rx[r];
+	return median(v, n);
+}
+
+static void report(const struct opts *o)
+{
+	const struct mode *a = &modes[M_HS], *b = &modes[M_NFT], *c = &modes[M_FWD],
+			  *d = &modes[M_FLOOR];
+	double cost[M_MAX], r_ab;
+	int n = o->rounds;
+
+	printf("%-6s %10s %10s %10s %10s %7s %7s %7s   (Mpps counted at the receiver)\n", "round",
+	       a->name, b->name, c->name, d->name, "a/b", "a/c", "d/b");
+	for (int r = 0; r < n; r++)
+		printf("%-6d %10.3f %10.3f %10.3f %10.3f %7.2f %7.2f %7.2f\n", r + 1, a->rx[r],
+		       b->rx[r], c->rx[r], d->rx[r], a->rx[r] / b->rx[r], a->rx[r] / c->rx[r],
+		       d->rx[r] / b->rx[r]);
+	printf("%-6s", "median");
+	for (int i = 0; i < M_MAX; i++)
+		printf(" %10.3f", median(modes[i].rx, n));
+	printf("\n%-6s", "offer");
+	for (int i = 0; i < M_MAX; i++)
+		printf(" %10.3f", median(modes[i].tx, n));
+	printf("   (Mpps offered by the generator)\n");
+
+	r_ab = ratio(n, a, b);
+	printf("median of per-round ratios: heliostat / nft DNAT %.2fx, heliostat / forwarding "
+	       "%.2fx\n",
+	       r_ab, ratio(n, a, c));
+	printf("target: heliostat DNAT + VXLAN at least 5x nftables DNAT: %.2fx, %s\n", r_ab,
+	       r_ab >= 5.0 ? "met" : "NOT met");
+
+	/* What the path costs with no front-end work to speak of: generator,
+	 * two veth hops, a redirect, the receiver. Subtracted, the rest is
+	 * what each front-end costs per packet: a small difference of large
+	 * numbers, so from the medians (robust to a disturbed round), and
+	 * only indicative when the machine is busy. */
+	printf("floor of this path (d: XDP program that only writes the translated headers and "
+	       "redirects): %.2fx nft DNAT\n",
+	       ratio(n, d, b));
+	for (int i = 0; i < M_MAX; i++)
+		cost[i] = 1e3 / median(modes[i].rx, n) - 1e3 / median(d->rx, n);
+	printf("per-packet cost above the floor (from the medians): heliostat %.0f ns, nft DNAT "
+	       "%.0f ns, forwarding %.0f ns",
+	       cost[M_HS], cost[M_NFT], cost[M_FWD]);
+	if (cost[M_HS] > 0)
+		printf("; nft DNAT / heliostat %.1fx", cost[M_NFT] / cost[M_HS]);
+	printf("\n");
+}
+
+static int setup(struct bench *b)
+{
+	const struct opts *o = &b->o;
+	unsigned char gen_mac[ETH_ALEN], in_mac[ETH_ALEN], out_mac[ETH_ALEN], rx_mac[ETH_ALEN];
+	__u8 tmpl[sizeof(b->frame)];
+	int rx_if, out_if, gen_if;
+
+	/* the receiver: a link, so it goes away with this process */
+	b->cnt = count__open();
+	if (!b->cnt) {
+		hs_err("cannot open the receiver program");
+		return -EIO;
+	}
+	b->cnt->rodata->host4 = o->host.s_addr;
+	b->cnt->rodata->vm4 = o->vm.s_addr;
+	b->cnt->rodata->pub4 = o->pub.s_addr;
+	if (count__load(b->cnt)) {
+		hs_err("cannot load the receiver program");
+		return -EIO;
+	}
+	if (enter_ns(o->rx_ns) || dev_info(o->rx_dev, &rx_if, rx_mac))
+		return -EIO;
+	b->rx_link = bpf_program__attach_xdp(b->cnt->progs.xdp_count, rx_if);
+	if (!b->rx_link) {
+		int err = hs_neg_errno();
+
+		hs_err("cannot attach the receiver program to %s: %s", o->rx_dev, hs_strerr(err));
+		return err;
+	}
+
+	/* mode d: the frame as a DNAT front-end would send it on */
+	if (enter_ns(o->fe_ns) || dev_info(o->fe_in, &b->fe_in, in_mac) ||
+	    dev_info(o->fe_out, &out_if, out_mac))
+		return -EIO;
+	build_frame(tmpl, o->len, out_mac, rx_mac, o->src, o->vm);
+	b->floor = gen_load(o, out_if, tmpl);
+	if (!b->floor)
+		return -EIO;
+
+	/* the generator: test runs redirect within the caller's namespace */
+	if (enter_ns(o->gen_ns) || dev_info(o->gen_dev, &gen_if, gen_mac))
+		return -EIO;
+	build_frame(b->frame, o->len, gen_mac, in_mac, o->src, o->pub);
+	b->gen = gen_load(o, gen_if, b->frame);
+	return b->gen ? 0 : -EIO;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench b;
+	int err, rc = 1;
+
+	err = parse_opts(argc, argv, &b.o);
+	if (err)
+		return err;
+	hs_log_init("net_rate", HS_LOG_STDERR, HS_LOG_WARN);
+	hs_log_route_libbpf();
+	if (geteuid() != 0) {
+		hs_err("needs root");
+		return 1;
+	}
+	b.ncpu = libbpf_num_possible_cpus();
+	if (b.ncpu < 1) {
+		hs_err("cannot count the possible CPUs: %s", hs_strerr(b.ncpu));
+		return 1;
+	}
+	if (b.o.cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(b.o.cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			hs_err("cannot pin to CPU %d: %s", b.o.cpu, strerror(errno));
+			return 1;
+		}
+	}
+	if (setup(&b))
+		goto out;
+
+	printf("# front-end packet rate on veth: %d-byte UDP frames, %d flows, live-frames "
+	       "generator, %d interleaved rounds x %.1f s\n",
+	       b.o.len, b.o.flows, b.o.rounds, b.o.secs);
+	printf("# a: heliostat uplink, DNAT + VXLAN (XDP redirect); b: nftables DNAT + kernel "
+	       "forwarding;\n# c: kernel forwarding; d: XDP floor, fixed headers written + "
+	       "redirect\n");
+	fflush(stdout);
+	for (int r = 0; r < b.o.rounds; r++)
+		for (int i = 0; i < M_MAX; i++)
+			if (measure(&b, &modes[i], r))
+				goto out;
+	report(&b.o);
+	rc = 0;
+out:
+	gen__destroy(b.gen);
+	gen__destroy(b.floor);
+	bpf_link__destroy(b.rx_link);
+	count__destroy(b.cnt);
+	return rc;
+}

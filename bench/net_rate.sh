@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Front-end benchmarks on veth, in namespaces of their own ($P-*):
+#
+#   gen (g0) ---- (up0) fe (out0) ---- (rx0) rx (vmh) ---- (eth0) vm
+#   198.51.100.10  198.51.100.1  10.0.2.1     10.0.2.2            10.200.0.5
+#   client         front-end                  the VM's host       the VM
+#
+# 1. Packet rate (net_rate.c): a live-frames generator in gen sends UDP to
+#    the public address PUB; the front-end runs (a) heliostat's uplink
+#    program (binding PUB -> VM, VM remote on 10.0.2.2: DNAT + VXLAN),
+#    (b) nftables DNAT, (c) plain forwarding, or (d) net_rate's floor
+#    program (fixed headers written, redirect); net_rate switches modes
+#    through "net_rate.sh mode a|b|c|d". A counter on rx0 counts arrivals.
+# 2. TCP bulk throughput, iperf3 from gen to a server in the VM through PUB:
+#    (h) heliostat on the front-end and the host (DNAT + VXLAN at the
+#    front-end, decap on the host, replies VXLAN back and SNAT at the
+#    front-end), against the kernel: nftables DNAT, VXLAN devices and a
+#    bridge on the host, with (k) and without (o) checksum offload and TSO.
+# Namespaces, pin directories and the iperf3 server go away on exit.
+# Usage: bench/net_rate.sh [--no-tcp] [--rounds N] [--secs S] [--len BYTES]
+#                          [--flows N] [--cpu N]   (the latter for net_rate)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+build=${BUILD:-$(dirname "$here")/build}
+LOADER=$build/loader/hs-loader
+NET_RATE=$build/bench/net_rate
+
+SRC=198.51.100.10
+FE_UP=198.51.100.1
+FE_UL=10.0.2.1
+HOST=10.0.2.2
+PUB=203.0.113.10
+VM=10.200.0.5
+VM_MAC=52:54:00:00:00:05
+GW=169.254.0.1
+VNI=42
+NFT_TABLE=hsnr_dnat
+TCP_ROUNDS=3
+TCP_SECS=2
+
+nsx() { local ns=$1; shift; nsenter --net=/run/netns/$P-$ns "$@"; }
+hsl() { nsx fe "$LOADER" --pin "$PIN" "$@"; }
+hsh() { nsx rx "$LOADER" --pin "$PIN_H" "$@"; }
+mac_of() { ip -n $P-$1 -br link show dev "$2" | awk '{print $3}'; }
+has_xdp() { ip -n $P-$1 link show dev "$2" 2>/dev/null | grep -q ' xdp'; }
+
+nft_on() {
+	nsx fe nft -f - <<-EOF
+		table ip $NFT_TABLE {
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				ip daddr $PUB dnat to $VM
+			}
+		}
+	EOF
+}
+
+nft_off() {
+	if nsx fe nft list tables | grep -qw $NFT_TABLE; then
+		nsx fe nft delete table ip $NFT_TABLE
+	fi
+}
+
+# xdp_off NS DEV...: detaches heliostat (through the loader, so libxdp
+# drops any pins of its own)
+xdp_off() {
+	local ns=$1 dev
+	shift
+	for dev in "$@"; do
+		has_xdp $ns $dev || continue
+		if [ $ns = fe ]; then hsl detach $dev; else hsh detach $dev; fi >/dev/null || return 1
+	done
+}
+
+attach() { # fe|rx uplink|vmside DEV
+	if [ $1 = fe ]; then hsl --log-level err attach $2 $3 --mode native; else
+		hsh --log-level err attach $2 $3 --mode native; fi >/dev/null
+}
+
+# set_mode a|b|c|d: heliostat / nftables DNAT / forwarding only / nothing
+# for net_rate's floor program. Each mode
+# leaves no trace of the others (an nft nat table alone makes every
+# forwarded packet pay for conntrack).
+set_mode() {
+	case $1 in
+	a) nft_off && attach fe uplink up0 ;;
+	b) xdp_off fe up0 && nft_on ;;
+	c | d) xdp_off fe up0 && nft_off ;; # d: net_rate attaches its own
+	*) echo "net_rate.sh: unknown mode $1" >&2; return 2 ;;
+	esac
+}
+
+# called back by net_rate between measurements
+if [ "${1:-}" = mode ]; then
+	P=${HSNR_P:?} PIN=${HSNR_PIN:?}
+	set_mode "${2:-}"
+	exit
+fi
+
+tcp=1
+if [ "${1:-}" = --no-tcp ]; then
+	tcp=0
+	shift
+fi
+
+skip() { echo "# net_rate: SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+mountpoint -q /sys/fs/bpf || skip "bpffs is not mounted at /sys/fs/bpf"
+[ -x "$LOADER" ] && [ -x "$NET_RATE" ] || skip "build first (make)"
+for t in ip nsenter nft ethtool; do
+	command -v $t >/dev/null || skip "$t is not installed"
+done
+
+P=hsnr$$
+PIN=/sys/fs/bpf/hsbench-$$
+PIN_H=$PIN-host
+GEN='' SERVER=''
+export HSNR_P=$P HSNR_PIN=$PIN
+
+cleanup() {
+	local ns pid
+	for pid in $GEN $SERVER; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[ -e /run/netns/$P-fe ] && xdp_off fe up0 out0 2>/dev/null
+	[ -e /run/netns/$P-rx ] && xdp_off rx rx0 vmh 2>/dev/null
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns"; done
+	rm -rf "$PIN" "$PIN_H"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+veth() { # ns1 if1 ns2 if2
+	ip link add $2 netns $P-$1 type veth peer name $4 netns $P-$3 || return 1
+	# software checksums (XDP programs see finished packets); GRO gives the
+	# NAPI that redirected frames need where no XDP program runs
+	nsx $1 ethtool -K $2 tx off gro on >/dev/null 2>&1
+	nsx $3 ethtool -K $4 tx off gro on >/dev/null 2>&1
+	nsx $1 ip link set $2 up && nsx $3 ip link set $4 up
+}
+
+netns() { # ns
+	ip netns add $P-$1 || return 1
+	nsx $1 ip link set lo up
+	# no IPv6: its router and listener messages would reach the counter
+	nsx $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+setup() {
+	netns gen && netns fe && netns rx || return 1
+	veth gen g0 fe up0 && veth fe out0 rx rx0 || return 1
+	nsx fe sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.forwarding=1 || return 1
+	nsx gen ip addr add $SRC/24 dev g0
+	nsx fe ip addr add $FE_UP/24 dev up0
+	nsx fe ip addr add $FE_UL/24 dev out0
+	nsx rx ip addr add $HOST/24 dev rx0
+	# the VM's overlay and the public address both lie behind rx: modes b
+	# and c forward there; bpf_fib_lookup wants resolved neighbours
+	nsx fe ip route add ${VM%.*}.0/24 via $HOST || return 1
+	nsx fe ip route add $PUB/32 via $HOST || return 1
+	nsx fe ip neigh replace $HOST lladdr "$(mac_of rx rx0)" dev out0 nud permanent || return 1
+	nsx fe ip neigh replace $SRC lladdr "$(mac_of gen g0)" dev up0 nud permanent || return 1
+
+	hsl config set --underlay4 $FE_UL --vni $VNI --mtu 1500 >/dev/null &&
+		hsl binding add $PUB $VM >/dev/null &&
+		hsl vm remote $VM --host $HOST --mac $VM_MAC --entry $FE_UL >/dev/null &&
+		hsl peer add $HOST >/dev/null
+}
+
+# The TCP phase adds the VM behind rx, heliostat on rx as the VM's host,
+# and the kernel's alternative: a VXLAN device on each side, a bridge on rx.
+# The VM's MTU is that of the kernel's VXLAN device (1450) in both modes.
+tcp_setup() {
+	netns vm && veth vm eth0 rx vmh || return 1
+	nsx rx sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.forwarding=1 || return 1
+	nsx vm ip link set eth0 address $VM_MAC mtu 1450
+	nsx rx ip link set vmh mtu 1450
+	nsx vm ip addr add $VM/32 dev eth0
+	nsx vm ip route add $GW dev eth0
+	nsx vm ip route add default via $GW dev eth0 onlink || return 1
+	nsx gen ip neigh replace $FE_UP lladdr "$(mac_of fe up0)" dev g0 nud permanent
+	nsx gen ip route add default via $FE_UP || return 1
+	nsx rx ip neigh replace $FE_UL lladdr "$(mac_of fe out0)" dev rx0 nud permanent || return 1
+
+	nsx fe ip link add vx0 type vxlan id $VNI local $FE_UL remote $HOST dstport 4789 dev out0 &&
+		nsx fe ip link set vx0 up || return 1
+	nsx rx ip link add vx0 type vxlan id $VNI local $HOST remote $FE_UL dstport 4789 dev rx0 &&
+		nsx rx ip link add br0 type bridge && nsx rx ip link set vx0 master br0 &&
+		nsx rx ip link set vx0 up && nsx rx ip link set br0 up || return 1
+	nsx fe ip route replace $VM/32 dev vx0 || return 1
+	nsx fe ip neigh replace $VM lladdr $VM_MAC dev vx0 nud permanent || return 1
+
+	hsh config set --underlay4 $HOST --vni $VNI --mtu 1500 >/dev/null &&
+		hsh vm local $VM --dev vmh --mac $VM_MAC --entry $FE_UL >/dev/null &&
+		hsh peer add $FE_UL >/dev/null || return 1
+
+	nsenter --net=/run/netns/$P-vm iperf3 -s -p 5201 >/dev/null 2>&1 &
+	SERVER=$!
+	local _
+	for _ in $(seq 50); do
+		nsx vm ss -ltn 2>/dev/null | grep -q ':5201 ' && return 0
+		sleep 0.1
+	done
+	echo "# net_rate: the iperf3 server did not start" >&2
+	return 1
+}
+
+# offload on|off: checksum offload and TSO on every veth of the TCP path.
+# XDP programs need finished checksums (off); the kernel's path does best
+# with them (on) and is measured both ways.
+offload() {
+	local v=$1 s
+	for s in "gen g0" "fe up0" "fe out0" "rx rx0" "rx vmh" "vm eth0"; do
+		set -- $s
+		nsx $1 ethtool -K $2 tx $v tso $v >/dev/null 2>&1 || return 1
+	done
+}
+
+# tcp_mode h|k|o: heliostat on both nodes / the kernel's VXLAN + bridge +
+# DNAT with offloads / the same without
+tcp_mode() {
+	case $1 in
+	h)
+		nft_off && offload off && nsx rx ip link set vmh nomaster &&
+			attach fe uplink up0 && attach fe uplink out0 &&
+			attach rx uplink rx0 && attach rx vmside vmh &&
+			nsx vm ip neigh replace $GW lladdr "$(mac_of rx vmh)" dev eth0 nud permanent
+		;;
+	k | o)
+		xdp_off fe up0 out0 && xdp_off rx rx0 vmh &&
+			offload "$([ $1 = k ] && echo on || echo off)" &&
+			{ nsx fe nft list tables | grep -qw $NFT_TABLE || nft_on; } &&
+			nsx rx ip link set vmh master br0 &&
+			nsx vm ip neigh replace $GW lladdr "$(mac_of fe vx0)" dev eth0 nud permanent
+		;;
+	esac
+}
+
+counter() { # fe|rx NAME
+	if [ $1 = fe ]; then hsl --json counters; else hsh --json counters; fi | jq ".$2"
+}
+
+# tcp_run h|k|o: prints Gbit/s received by the VM
+tcp_run() {
+	local out bps c n
+	if ! tcp_mode $1; then
+		echo "# net_rate: cannot switch to TCP mode $1" >&2
+		return 1
+	fi
+	if [ $1 = h ]; then
+		hsl counters --reset && hsh counters --reset || return 1
+	fi
+	out=$(nsx gen iperf3 -c $PUB -p 5201 -t $TCP_SECS -O 1 -J 2>&1)
+	bps=$(jq -r '.end.sum_received.bits_per_second // empty' <<<"$out" 2>/dev/null)
+	if [ -z "$bps" ]; then
+		echo "# net_rate: iperf3 failed in TCP mode $1: $(jq -r '.error // empty' <<<"$out" 2>/dev/null)" >&2
+		return 1
+	fi
+	# every step of the overlay carried the stream
+	if [ $1 = h ]; then
+		for c in "fe TX_DNAT_ENCAP" "fe TX_DECAP_SNAT" "rx TX_DECAP_LOCAL" "rx TX_REPLY_ENCAP"; do
+			n=$(counter $c)
+			if [ "${n:-0}" -eq 0 ]; then
+				echo "# net_rate: heliostat did not carry the stream: ${c#* } is 0 on ${c% *}" >&2
+				return 1
+			fi
+		done
+	fi
+	awk -v b="$bps" 'BEGIN {printf "%.3f\n", b / 1e9}'
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+tcp_bench() {
+	local r t h k o hk=() ho=()
+	for t in iperf3 jq ss; do
+		command -v $t >/dev/null || { echo "# TCP throughput: SKIP: $t is not installed"; return 0; }
+	done
+	tcp_setup || { echo "# net_rate: TCP topology setup failed" >&2; return 1; }
+	echo "# TCP bulk throughput, iperf3 client -> $PUB -> VM $VM (MTU 1450), $TCP_ROUNDS interleaved rounds x ${TCP_SECS} s (+1 s omitted)"
+	echo "# h: heliostat (DNAT + VXLAN, decap; replies VXLAN + SNAT), checksum offload and TSO off (XDP needs that)"
+	echo "# k: nftables DNAT + kernel VXLAN + bridge, offloads on; o: the same, offloads off"
+	printf '%-6s %10s %10s %10s %8s %8s   (Gbit/s received)\n' round heliostat kernel kernel-off h/k h/o
+	for r in $(seq $TCP_ROUNDS); do
+		h=$(tcp_run h) && k=$(tcp_run k) && o=$(tcp_run o) || return 1
+		hk+=("$(awk -v a="$h" -v b="$k" 'BEGIN {printf "%.3f", a / b}')")
+		ho+=("$(awk -v a="$h" -v b="$o" 'BEGIN {printf "%.3f", a / b}')")
+		printf '%-6s %10s %10s %10s %8.2f %8.2f\n' $r "$h" "$k" "$o" "${hk[-1]}" "${ho[-1]}"
+	done
+	echo "median of per-round ratios: heliostat / kernel VXLAN + bridge $(printf '%s\n' "${hk[@]}" | median)x" \
+		"(offloads on), $(printf '%s\n' "${ho[@]}" | median)x (offloads off)"
+}
+
+if ! setup; then
+	echo "# net_rate: topology setup failed" >&2
+	exit 1
+fi
+# in the background, so that a signal to this script ends it too (cleanup)
+"$NET_RATE" --gen-ns /run/netns/$P-gen --gen-dev g0 --fe-ns /run/netns/$P-fe --fe-in up0 \
+	--fe-out out0 --rx-ns /run/netns/$P-rx --rx-dev rx0 --src $SRC --pub $PUB --vm $VM --host $HOST \
+	--switch "bash $here/net_rate.sh mode" "$@" &
+GEN=$!
+wait $GEN
+rc=$?
+GEN=''
+# the data plane's own account of mode a: every frame DNATed + encapsulated
+hsl counters 2>/dev/null | sed 's/^/# heliostat counters: /'
+if [ $rc -eq 0 ] && [ $tcp -eq 1 ]; then
+	tcp_bench || rc=1
+fi
+exit $rc
