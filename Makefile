@@ -42,7 +42,7 @@ lint:
 		$(filter-out %.bpf.c,$(filter %.c,$(LINT_SRCS)))
 
 install: all
-	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d install || exit 1; done
+	@for d in $(filter-out selftests bench,$(SUBDIRS)); do $(MAKE) --no-print-directory -C $$d install || exit 1; done
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/ 2>/dev/null || true
 
