@@ -201,7 +201,10 @@ static __always_inline __u32 inner_sum(struct xdp_md *ctx, const struct pkt *p, 
 static __noinline int encap_prep(struct xdp_md *ctx, const struct pkt *p, const struct hs_ip *host,
 				 struct hs_nexthop *nh)
 {
-	nh->hash = hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto);
+	/* every fragment of a datagram takes the same outer port (and path):
+	 * only the first one carries the ports */
+	nh->hash = p->frag ? hs_flow_hash(&p->src, &p->dst, 0, 0, p->proto)
+			   : hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto);
 	nh->csum_ok = 0;
 	nh->isum = ip_is_v4(host) ? 0 : inner_sum(ctx, p, &nh->csum_ok);
 	return 0;

@@ -251,9 +251,15 @@ static int tcp_client(const char *host, const char *port, int rate, int size, co
 		if (!deadline && t >= next) {
 			for (int i = 0; i < size; i++)
 				buf[i] = pattern(s.sent + i);
-			for (int off = 0; off < size;) {
+			int off = 0;
+
+			while (off < size) {
 				ssize_t w = send(fd, buf + off, size - off, 0);
 
+				/* a stalled connection blocks here: a stop
+				 * signal must still end the run */
+				if (w < 0 && errno == EINTR && stop)
+					break;
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w <= 0) {
@@ -262,7 +268,7 @@ static int tcp_client(const char *host, const char *port, int rate, int size, co
 				}
 				off += w;
 			}
-			s.sent += size;
+			s.sent += off;
 			next += 1000.0 / rate;
 			if (next < t - 1000) /* far behind: do not burst */
 				next = t;
