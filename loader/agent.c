@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <libmnl/libmnl.h>
 #include <arpa/inet.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/config.h"
@@ -55,6 +57,7 @@ struct agent_conf {
 	int npeers;
 	/* [agent] */
 	char pattern[64];
+	uint32_t nh_refresh; /* seconds between next-hop checks; 0 = never */
 	enum hs_xdp_mode mode;
 	enum hs_log_level level;
 	/* [vm NAME] */
@@ -64,7 +67,7 @@ struct agent_conf {
 
 struct agent_stats {
 	uint64_t links, attached, attach_errors, entries_written, entries_removed, bad_msgs,
-		resyncs;
+		resyncs, nexthops;
 };
 
 struct agent {
@@ -89,6 +92,7 @@ static const hs_cfg_keys known_keys = {
 	"agent.vm_ifname",
 	"agent.xdp_mode",
 	"agent.log_level",
+	"agent.nexthop_refresh",
 	"vm *.address",
 	"vm *.address6",
 	"vm *.mac",
@@ -278,6 +282,8 @@ static int conf_load(const char *path, struct agent_conf **out)
 	}
 	parse_peers(&p);
 	conf_name(&p, "agent", "vm_ifname", c->pattern, sizeof(c->pattern));
+	c->nh_refresh = 30;
+	conf_u32(&p, "agent", "nexthop_refresh", 0, 86400, &c->nh_refresh, NULL);
 	c->mode = HS_MODE_AUTO;
 	if (!hs_cfg_str(cfg, "agent", "xdp_mode", NULL, &s)) {
 		if (!strcmp(s, "native"))
@@ -619,6 +625,137 @@ static int nl_open(struct agent *a)
 	return 0;
 }
 
+/* ---- next hops ----
+ *
+ * bpf_fib_lookup() only finds a next hop whose neighbour entry is resolved;
+ * XDP cannot wait for ARP/ND. For every peer the agent asks the kernel for
+ * the route and installs the gateway (or the peer itself, on-link) as a
+ * *managed* neighbour (NTF_EXT_MANAGED, Linux 5.16+): the kernel then keeps
+ * it resolved, with no traffic needed. Checked again every nexthop_refresh
+ * seconds in case routes change.
+ */
+
+static int nl_request(struct mnl_socket *nl, struct nlmsghdr *req, mnl_cb_t cb, void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int rc;
+
+	if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
+		return hs_neg_errno();
+	do {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return hs_neg_errno();
+		rc = mnl_cb_run(buf, n, req->nlmsg_seq, portid, cb, arg);
+	} while (rc > 0);
+	return rc < 0 ? hs_neg_errno() : 0;
+}
+
+struct route_ans {
+	int oif;
+	int family;
+	uint8_t gw[16];
+	bool has_gw;
+};
+
+static int route_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct route_ans *r = data;
+	size_t alen = r->family == AF_INET ? 4 : 16;
+
+	switch (mnl_attr_get_type(attr)) {
+	case RTA_OIF:
+		if (mnl_attr_get_payload_len(attr) == 4)
+			r->oif = (int)mnl_attr_get_u32(attr);
+		break;
+	case RTA_GATEWAY:
+		if (mnl_attr_get_payload_len(attr) == alen) {
+			memcpy(r->gw, mnl_attr_get_payload(attr), alen);
+			r->has_gw = true;
+		}
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int route_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct rtmsg)))
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+static void keep_nexthop(struct agent *a, struct mnl_socket *nl, const struct hs_ip *peer)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE], pb[64], gb[64];
+	bool v4 = hs_ip_is_v4(peer->b);
+	struct route_ans r = {.family = v4 ? AF_INET : AF_INET6};
+	const uint8_t *dst = v4 ? peer->b + 12 : peer->b;
+	size_t alen = v4 ? 4 : 16;
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	struct ndmsg *nd;
+	int rc;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK; /* the answer, then an ACK */
+	nlh->nlmsg_seq = ++a->seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = r.family;
+	rtm->rtm_dst_len = alen * 8;
+	mnl_attr_put(nlh, RTA_DST, alen, dst);
+	rc = nl_request(nl, nlh, route_msg_cb, &r);
+	hs_format_ip(peer->b, pb, sizeof(pb));
+	if (rc || !r.oif) {
+		hs_warn("agent: no route to peer %s: %s", pb, rc ? hs_strerr(rc) : "no device");
+		return;
+	}
+	if (!r.has_gw)
+		memcpy(r.gw, dst, alen); /* on-link */
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+	nlh->nlmsg_seq = ++a->seq;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = r.family;
+	nd->ndm_ifindex = r.oif;
+	nd->ndm_state = NUD_NONE;
+	mnl_attr_put(nlh, NDA_DST, alen, r.gw);
+	mnl_attr_put_u32(nlh, NDA_FLAGS_EXT, NTF_EXT_MANAGED);
+	rc = nl_request(nl, nlh, NULL, NULL);
+	inet_ntop(r.family, r.gw, gb, sizeof(gb));
+	if (rc) {
+		hs_warn("agent: cannot install a managed neighbour %s for peer %s: %s", gb, pb,
+			hs_strerr(rc));
+		return;
+	}
+	a->st.nexthops++;
+	hs_debug("peer %s: next hop %s (ifindex %d) kept resolved", pb, gb, r.oif);
+}
+
+static void keep_nexthops(struct agent *a)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	struct timeval tv = {.tv_sec = 1}; /* never hang the agent on an answer */
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		hs_warn("agent: cannot open rtnetlink for next hops: %s", strerror(errno));
+		if (nl)
+			mnl_socket_close(nl);
+		return;
+	}
+	for (int i = 0; i < a->conf->npeers; i++)
+		keep_nexthop(a, nl, &a->conf->peers[i]);
+	mnl_socket_close(nl);
+}
+
 /* ---- main loop ---- */
 
 static int apply_all(struct agent *a, const struct agent_conf *old)
@@ -633,6 +770,8 @@ static int apply_all(struct agent *a, const struct agent_conf *old)
 	rc = apply_node(a, uplink);
 	if (!rc)
 		rc = apply_peers(a, old);
+	if (!rc)
+		keep_nexthops(a);
 	if (!rc) /* netlink replies drive the attaching and the entries */
 		rc = nl_dump(a);
 	return rc;
@@ -653,8 +792,17 @@ static void reload(struct agent *a)
 	free(old);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 static int agent_run(struct agent *a)
 {
+	int64_t next_nh;
 	struct pollfd pfd[2];
 	sigset_t set;
 	int sfd, rc;
@@ -681,17 +829,27 @@ static int agent_run(struct agent *a)
 		goto out;
 	hs_info("agent: running (pin %s, %d VMs, pattern '%s', uplink %s)", a->pin, a->conf->nvms,
 		a->conf->pattern, a->conf->uplink[0] ? a->conf->uplink : "-");
+	next_nh = now_ms() + a->conf->nh_refresh * 1000LL;
 	pfd[0] = (struct pollfd){.fd = mnl_socket_get_fd(a->nl), .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	for (;;) {
 		struct signalfd_siginfo si;
 
-		if (poll(pfd, 2, -1) < 0) {
+		int64_t left = next_nh - now_ms();
+		int n = poll(pfd, 2, !a->conf->nh_refresh ? -1 : left > 0 ? (int)left : 0);
+
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = hs_neg_errno();
 			break;
 		}
+		if (a->conf->nh_refresh && now_ms() >= next_nh) {
+			keep_nexthops(a);
+			next_nh = now_ms() + a->conf->nh_refresh * 1000LL;
+		}
+		if (n == 0)
+			continue;
 		if (pfd[1].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
@@ -714,11 +872,11 @@ static int agent_run(struct agent *a)
 	}
 out:
 	hs_info("agent: %llu link events, %llu attaches (%llu failed), %llu entries written, "
-		"%llu removed, %llu bad messages, %llu resyncs",
+		"%llu removed, %llu bad messages, %llu resyncs, %llu next-hop updates",
 		(unsigned long long)a->st.links, (unsigned long long)a->st.attached,
 		(unsigned long long)a->st.attach_errors, (unsigned long long)a->st.entries_written,
 		(unsigned long long)a->st.entries_removed, (unsigned long long)a->st.bad_msgs,
-		(unsigned long long)a->st.resyncs);
+		(unsigned long long)a->st.resyncs, (unsigned long long)a->st.nexthops);
 	if (a->nl)
 		mnl_socket_close(a->nl);
 	close(sfd);
