@@ -202,22 +202,27 @@ is_kind() { [ "$(vm_kind "$1" "$2")" = "$3" ]; }
 
 HS_EPOCH=1
 # vm_move VM ADDR ADDR6 FROM TO: moves the VM's port; TO's agent makes it
-# local; FROM gets a forwarding pointer, every other node a remote entry.
+# local; FROM gets a forwarding pointer at once (every node still sending
+# to FROM is then forwarded), then every other node is re-pointed, as a
+# control plane would on the switchover event, without waiting for TO's
+# agent.
 vm_move() {
 	local vm=$1 a4=$2 a6=$3 from=$4 to=$5 n a
 	ip -n $P-$from link set "${vm}h" netns $P-$to
 	nsx "$to" ip link set "${vm}h" up
-	wait_for 5 is_kind "$to" "$a4" local || { echo "# $to did not make $a4 local"; return 1; }
 	HS_EPOCH=$((HS_EPOCH + 1))
 	for a in "$a4" "$a6"; do
 		hsl "$from" vm forward "$a" --host "$(underlay "$to")" --entry "$(underlay A)" --epoch $HS_EPOCH || return 1
+	done
+	for a in "$a4" "$a6"; do
 		for n in "${HS_NODES[@]}"; do
 			[ "$n" = "$from" ] || [ "$n" = "$to" ] && continue
 			hsl "$n" vm remote "$a" --host "$(underlay "$to")" --entry "$(underlay A)" --epoch $HS_EPOCH || return 1
 		done
 	done
-	# FROM's agent drops the local entry when the port leaves; it keeps
-	# a pointer written first, but check
+	wait_for 5 is_kind "$to" "$a4" local || { echo "# $to did not make $a4 local"; return 1; }
+	# FROM's agent drops local entries when the port leaves; it keeps a
+	# pointer written meanwhile, but check
 	wait_for 5 is_kind "$from" "$a4" forward || { echo "# $from: no forwarding pointer"; return 1; }
 }
 
