@@ -30,56 +30,11 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/schema.h"
 #include "loader/agent.h"
+#include "loader/agent_int.h"
 #include "loader/attach.h"
 #include "loader/state.h"
-
-#define AGENT_MAX_VMS 256
-#define AGENT_MAX_PEERS 64
-
-struct vm_conf {
-	char name[64];
-	struct hs_ip addr[2]; /* IPv4 (mapped), IPv6 */
-	bool has[2];
-	uint8_t mac[6];
-	char ifname[IF_NAMESIZE];
-	struct hs_ip entry;
-	uint32_t id;
-};
-
-struct agent_conf {
-	/* [node]: each field applies only when set */
-	char uplink[IF_NAMESIZE];
-	struct hs_ip underlay4, underlay6;
-	bool has_u4, has_u6, has_vni, has_port, has_mtu;
-	uint32_t vni, port, mtu;
-	struct hs_ip peers[AGENT_MAX_PEERS];
-	int npeers;
-	/* [agent] */
-	char pattern[64];
-	uint32_t nh_refresh; /* seconds between next-hop checks; 0 = never */
-	enum hs_xdp_mode mode;
-	enum hs_log_level level;
-	/* [vm NAME] */
-	struct vm_conf vms[AGENT_MAX_VMS];
-	int nvms;
-};
-
-struct agent_stats {
-	uint64_t links, attached, attach_errors, entries_written, entries_removed, bad_msgs,
-		resyncs, nexthops;
-};
-
-struct agent {
-	const char *pin;
-	const char *path;
-	struct agent_conf *conf;
-	struct hs_maps m;
-	struct hs_progs *progs;
-	struct mnl_socket *nl;
-	unsigned int seq;
-	struct agent_stats st;
-};
 
 static const hs_cfg_keys known_keys = {
 	"node.uplink",
@@ -93,6 +48,12 @@ static const hs_cfg_keys known_keys = {
 	"agent.xdp_mode",
 	"agent.log_level",
 	"agent.nexthop_refresh",
+	"node.name",
+	"etcd.endpoints",
+	"etcd.prefix",
+	"etcd.cacert",
+	"etcd.cert",
+	"etcd.key",
 	"vm *.address",
 	"vm *.address6",
 	"vm *.mac",
@@ -303,6 +264,32 @@ static int conf_load(const char *path, struct agent_conf **out)
 	}
 	hs_cfg_sections(cfg, "vm ", parse_vm, &p);
 	check_unique(&p);
+	conf_name(&p, "node", "name", c->node_name, sizeof(c->node_name));
+	conf_name(&p, "etcd", "endpoints", c->etcd_endpoints, sizeof(c->etcd_endpoints));
+	snprintf(c->etcd_prefix, sizeof(c->etcd_prefix), "%s", HS_SCHEMA_PREFIX);
+	conf_name(&p, "etcd", "prefix", c->etcd_prefix, sizeof(c->etcd_prefix));
+	conf_name(&p, "etcd", "cacert", c->etcd_ca, sizeof(c->etcd_ca));
+	conf_name(&p, "etcd", "cert", c->etcd_cert, sizeof(c->etcd_cert));
+	conf_name(&p, "etcd", "key", c->etcd_key, sizeof(c->etcd_key));
+	if (c->etcd_endpoints[0]) {
+		if (!hs_schema_name_ok(c->node_name)) {
+			hs_err("%s: [etcd] needs [node] name = this host's name in etcd "
+			       "(lowercase letters, digits, '-')",
+			       path);
+			p.rc = -EINVAL;
+		}
+		if (c->nvms || c->npeers) {
+			hs_err("%s: with [etcd], VMs and peers come from etcd: no [vm] sections "
+			       "or [node] peers",
+			       path);
+			p.rc = -EINVAL;
+		}
+		if (c->etcd_prefix[0] != '/' || c->etcd_prefix[strlen(c->etcd_prefix) - 1] != '/') {
+			hs_err("%s: [etcd] prefix = '%s': must start and end with '/'", path,
+			       c->etcd_prefix);
+			p.rc = -EINVAL;
+		}
+	}
 	rc = p.rc;
 out:
 	hs_cfg_free(cfg);
@@ -448,7 +435,7 @@ static int collect_local(const void *key, const void *value, void *arg)
 }
 
 /* Removes local entries of ifindex (or of every vanished interface). */
-static void drop_local(struct agent *a, int ifindex, const char *why)
+void agent_drop_local(struct agent *a, int ifindex, const char *why)
 {
 	struct del_ctx d;
 	char buf[64];
@@ -543,7 +530,7 @@ static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 	ifi = mnl_nlmsg_get_payload(nlh);
 	if (nlh->nlmsg_type == RTM_DELLINK) {
 		hs_debug("link %s (ifindex %d) gone", l.name, ifi->ifi_index);
-		drop_local(a, ifi->ifi_index, "its port is gone");
+		agent_drop_local(a, ifi->ifi_index, "its port is gone");
 		return MNL_CB_OK;
 	}
 	a->st.links++;
@@ -566,7 +553,7 @@ static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int nl_dump(struct agent *a)
+int agent_nl_dump(struct agent *a)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -593,7 +580,7 @@ static int nl_read(struct agent *a, bool *done)
 		if (errno == ENOBUFS) {
 			a->st.resyncs++;
 			hs_warn("agent: netlink events were lost; re-reading every link");
-			return nl_dump(a);
+			return agent_nl_dump(a);
 		}
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
@@ -739,7 +726,7 @@ static void keep_nexthop(struct agent *a, struct mnl_socket *nl, const struct hs
 	hs_debug("peer %s: next hop %s (ifindex %d) kept resolved", pb, gb, r.oif);
 }
 
-static void keep_nexthops(struct agent *a)
+void agent_keep_nexthops(struct agent *a)
 {
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
 	struct timeval tv = {.tv_sec = 1}; /* never hang the agent on an answer */
@@ -771,9 +758,9 @@ static int apply_all(struct agent *a, const struct agent_conf *old)
 	if (!rc)
 		rc = apply_peers(a, old);
 	if (!rc)
-		keep_nexthops(a);
+		agent_keep_nexthops(a);
 	if (!rc) /* netlink replies drive the attaching and the entries */
-		rc = nl_dump(a);
+		rc = agent_nl_dump(a);
 	return rc;
 }
 
@@ -786,9 +773,19 @@ static void reload(struct agent *a)
 		hs_err("agent: %s is invalid; keeping the running configuration", a->path);
 		return;
 	}
+	if (old->etcd_endpoints[0] && c->etcd_endpoints[0]) {
+		/* keep what etcd said until the new session has read it again */
+		memcpy(c->vms, old->vms, sizeof(c->vms));
+		c->nvms = old->nvms;
+		memcpy(c->peers, old->peers, sizeof(c->peers));
+		c->npeers = old->npeers;
+	}
+	hs_sync_stop(a);
 	a->conf = c;
 	if (apply_all(a, old))
 		hs_err("agent: reload applied partly; see the errors above");
+	if (c->etcd_endpoints[0] && hs_sync_start(a))
+		hs_err("agent: cannot start the etcd session after the reload");
 	free(old);
 }
 
@@ -803,7 +800,7 @@ static int64_t now_ms(void)
 static int agent_run(struct agent *a)
 {
 	int64_t next_nh;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	sigset_t set;
 	int sfd, rc;
 
@@ -820,7 +817,7 @@ static int agent_run(struct agent *a)
 		hs_err("agent: cannot open rtnetlink: %s", hs_strerr(rc));
 		goto out;
 	}
-	drop_local(a, -1, "its port vanished while the agent was away");
+	agent_drop_local(a, -1, "its port vanished while the agent was away");
 	rc = apply_all(a, NULL);
 	/* take in every existing link before saying we run */
 	for (bool done = false; !rc && !done;)
@@ -830,13 +827,23 @@ static int agent_run(struct agent *a)
 	hs_info("agent: running (pin %s, %d VMs, pattern '%s', uplink %s)", a->pin, a->conf->nvms,
 		a->conf->pattern, a->conf->uplink[0] ? a->conf->uplink : "-");
 	next_nh = now_ms() + a->conf->nh_refresh * 1000LL;
+	if (a->conf->etcd_endpoints[0]) {
+		rc = hs_sync_start(a);
+		if (rc)
+			goto out;
+	}
 	pfd[0] = (struct pollfd){.fd = mnl_socket_get_fd(a->nl), .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
 	for (;;) {
 		struct signalfd_siginfo si;
-
 		int64_t left = next_nh - now_ms();
-		int n = poll(pfd, 2, !a->conf->nh_refresh ? -1 : left > 0 ? (int)left : 0);
+		int timeout = !a->conf->nh_refresh ? -1 : left > 0 ? (int)left : 0;
+		int n;
+
+		pfd[2] = (struct pollfd){.fd = hs_sync_fd(a), .events = POLLIN};
+		if (a->sync && (timeout < 0 || timeout > 1000))
+			timeout = 1000; /* lease keep-alive, retries */
+		n = poll(pfd, pfd[2].fd >= 0 ? 3 : 2, timeout);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -845,11 +852,15 @@ static int agent_run(struct agent *a)
 			break;
 		}
 		if (a->conf->nh_refresh && now_ms() >= next_nh) {
-			keep_nexthops(a);
+			agent_keep_nexthops(a);
 			next_nh = now_ms() + a->conf->nh_refresh * 1000LL;
 		}
+		if (a->sync)
+			hs_sync_tick(a);
 		if (n == 0)
 			continue;
+		if (pfd[2].fd >= 0 && (pfd[2].revents & POLLIN))
+			hs_sync_dispatch(a);
 		if (pfd[1].revents & POLLIN) {
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
@@ -877,6 +888,7 @@ out:
 		(unsigned long long)a->st.attach_errors, (unsigned long long)a->st.entries_written,
 		(unsigned long long)a->st.entries_removed, (unsigned long long)a->st.bad_msgs,
 		(unsigned long long)a->st.resyncs, (unsigned long long)a->st.nexthops);
+	hs_sync_stop(a);
 	if (a->nl)
 		mnl_socket_close(a->nl);
 	close(sfd);

@@ -87,6 +87,8 @@ topo_up() {
 	ip netns add $P-rt
 	sysctls rt
 	sysctls cl
+	nsx rt ip link set lo up
+	nsx cl ip link set lo up
 	veth cl cl0 rt rc0
 	nsx cl ip addr add 198.51.100.10/24 dev cl0
 	nsx cl ip addr add 2001:db8:100::10/64 dev cl0 nodad
