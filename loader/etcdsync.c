@@ -358,6 +358,8 @@ static void apply_bindings(struct agent *a, const struct snapshot *s,
 		spec.vm_id = v->id;
 		if (hs_binding_add(&a->m, &spec) == 0)
 			keyset_add(&want, &k);
+		else /* conflicting with another binding of the VM: logged */
+			a->sync->invalid++;
 	}
 	hs_map_each(a->m.bindings, sizeof(struct hs_binding_key), sizeof(struct hs_binding),
 		    collect_binding, &have);
