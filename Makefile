@@ -2,7 +2,7 @@
 # heliostat: one make for everything. `make`, `make check`, `make demo`,
 # `make bench`, `make lint`, `make install` (DESTDIR, PREFIX). V=1 shows commands.
 
-SUBDIRS := lib bpf loader migrated imaged sched selftests bench
+SUBDIRS := lib bpf loader ctl migrated imaged sched selftests bench
 PREFIX ?= /usr/local
 export PREFIX DESTDIR V
 
@@ -14,6 +14,7 @@ sub-%:
 # Build order: the library and BPF skeletons before their users.
 sub-bpf: sub-lib
 sub-loader sub-selftests sub-bench: sub-lib sub-bpf
+sub-ctl: sub-lib
 
 deps:
 	@scripts/deps.sh
