@@ -3,8 +3,9 @@
 # The agents' etcd mode: the cluster state (docs/schema.md) lives in a real
 # etcd, started by the test in the router namespace (the nodes reach it over
 # their underlay, through their XDP programs), and each node's agent makes
-# its maps match it. A VM moves from a to b by its etcd record; the time
-# from the etcd write to the last node's map update is printed.
+# its maps match it; the state is written with hsctl. A VM moves from a to b
+# (`hsctl vm move`); the time from that write to the last node's map update
+# is printed.
 source "$(dirname "$0")/lib.sh"
 
 hs_require etcd_sync
@@ -29,20 +30,19 @@ bg rt etcd --name hs --data-dir "$T/etcd" --listen-client-urls "http://0.0.0.0:$
 ectl() { nsx rt etcdctl --endpoints "http://127.0.0.1:$PORT" "$@"; }
 wait_for 20 ectl endpoint health >/dev/null 2>&1 || { fail setup "etcd did not start: $(tail -3 "$T/etcd.log")"; exit 1; }
 
-ectl put /heliostat/sites/s1 '{"v":1,"name":"s1"}' >/dev/null
+# the cluster state, written by the operator's tool
+HSCTL=$top/build/ctl/hsctl
+hsctl() { nsx rt "$HSCTL" --endpoints "http://127.0.0.1:$PORT" "$@"; }
+hsctl site add s1 >/dev/null
 for h in a b; do
-	n=${h^^}
-	i=$(site_no $n)
-	ectl put /heliostat/hosts/$h "{\"v\":1,\"name\":\"$h\",\"site\":\"s1\",\"underlay4\":\"10.0.$i.1\",\"underlay6\":\"fd00:$i::1\",\"vni\":42,\"port\":4789,\"mtu\":1500,\"roles\":[\"frontend\",\"host\"]}" >/dev/null
+	i=$(site_no ${h^^})
+	hsctl host add $h --site s1 --underlay4 10.0.$i.1 --underlay6 fd00:$i::1 --vni 42 \
+		--mtu 1500 --roles frontend,host >/dev/null || { fail setup "hsctl host add $h"; exit 1; }
 done
-vmrec() { # host epoch [forward_from until]
-	local extra=""
-	[ -n "${3:-}" ] && extra=",\"forward_from\":\"$3\",\"forward_until\":$4"
-	echo "{\"v\":1,\"name\":\"web\",\"id\":5,\"address\":\"$VM4\",\"address6\":\"$VM6\",\"mac\":\"$VMMAC\",\"host\":\"$1\",\"epoch\":$2,\"entry\":\"a\"$extra}"
-}
-ectl put /heliostat/vms/web "$(vmrec a 1)" >/dev/null
-ectl put /heliostat/bindings/203.0.113.1 '{"v":1,"public":"203.0.113.1","vm":"web","frontend":"a"}' >/dev/null
-ectl put /heliostat/bindings/2001:db8:f::1 '{"v":1,"public":"2001:db8:f::1","vm":"web","frontend":"a"}' >/dev/null
+hsctl vm add web --id 5 --address $VM4 --address6 $VM6 --mac $VMMAC --host a --entry a >/dev/null &&
+	hsctl binding add 203.0.113.1 --vm web --frontend a >/dev/null &&
+	hsctl binding add 2001:db8:f::1 --vm web --frontend a >/dev/null ||
+	{ fail setup "hsctl vm/binding add"; exit 1; }
 
 for n in A B; do
 	printf '[node]\nname = %s\nuplink = up0\n[agent]\nlog_level = info\nnexthop_refresh = 5\n[etcd]\nendpoints = http://10.0.%s.254:%s\n' \
@@ -59,9 +59,13 @@ else
 	fail etcd_state_applied "A: $(hsl A vm list | paste -sd ';'); B: $(hsl B vm list | paste -sd ';'); A bindings: $(hsl A binding list | paste -sd ';')"
 	sed 's/^/#   /' "$T/agent-A.log" | tail -20
 fi
-alive() { ectl get --prefix /heliostat/agents/ --keys-only | grep -c agents/; }
-wait_for 5 test "$(alive)" -eq 2 && pass etcd_agents_alive ||
-	fail etcd_agents_alive "$(alive) agents/ records, want 2"
+alive() { hsctl status --json | jq '[.. | objects | select(has("alive")) | select(.alive == true)] | length'; }
+if command -v jq >/dev/null; then
+	wait_for 5 test "$(alive)" -eq 2 && pass etcd_agents_alive ||
+		fail etcd_agents_alive "hsctl status: $(hsctl status | paste -sd ';')"
+else
+	echo "SKIP etcd_agents_alive: jq is not installed"
+fi
 
 bg vm1 "$STREAM" server 7000
 sleep 0.2
@@ -73,7 +77,7 @@ stream_advances "$T/s" 6400 5 || fail etcd_stream "no echo from the VM at a"
 ip -n $P-A link set vm1h netns $P-B
 nsx B ip link set vm1h up
 t0=$(date +%s%N)
-ectl put /heliostat/vms/web "$(vmrec b 2 a $(($(date +%s) + 60)))" >/dev/null
+hsctl vm move web --to b --forward-for 60 >/dev/null || fail etcd_move "hsctl vm move refused"
 if wait_for 10 kind_is A $VM4 forward && wait_for 10 kind_is B $VM4 local; then
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	stream_advances "$T/s" 6400 10 && pass "etcd_move (etcd write to the last node's maps: <= $ms ms)" ||
@@ -105,7 +109,7 @@ log "stream: $(cat "$T/c.out")"
 [ $rc -eq 0 ] && pass etcd_stream_intact || fail etcd_stream_intact "$(cat "$T/c.out")"
 
 # bindings deleted in etcd leave the front-end's maps
-ectl del /heliostat/bindings/203.0.113.1 >/dev/null
+hsctl binding del 203.0.113.1 >/dev/null
 no_binding() { ! hsl A binding list | grep -q "^203.0.113.1 "; }
 wait_for 5 no_binding && pass etcd_binding_removed ||
 	fail etcd_binding_removed "$(hsl A binding list | paste -sd ';')"
