@@ -10,6 +10,11 @@
 #   a VM is a namespace with one veth: eth0 inside, <vm>h on its host. Moving
 #   <vm>h to another node's namespace moves the VM, sockets and all.
 #
+# HS_STATE=etcd keeps the cluster state in a real etcd (started by etcd_up
+# in the router namespace, reached by the nodes over their underlay) written
+# with hsctl, and runs the agents in etcd mode; the default (maps) writes
+# each node's maps with hs-loader commands.
+#
 # Every name carries the prefix $P (hs<pid>): namespaces, pins under
 # /sys/fs/bpf/$P-<node>, files under $T. hs_cleanup removes all of it and
 # ends the processes the harness started (by PID).
@@ -21,7 +26,11 @@ P=hs$$
 T=$(mktemp -d /tmp/$P.XXXX)
 HS_PIDS=()
 HS_NODES=()
+declare -A HS_VM_NAME # VM namespace -> its name in etcd
 HS_VNI=42
+HS_STATE=${HS_STATE:-maps}
+HSCTL=$top/build/ctl/hsctl
+HS_ETCD_PORT=$((21000 + $$ % 1000))
 npass=0 nfail=0
 
 pass() { echo "PASS $1"; npass=$((npass + 1)); }
@@ -135,6 +144,9 @@ vm_up() {
 	nsx "$name" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 	veth "$name" eth0 "$node" "${name}h"
 	nsx "$name" ip link set eth0 address "$mac"
+	# the port carries libvirt's tap form of the VM's MAC (fe:...), so an
+	# agent can find it by MAC as it finds a libvirt VM's tap
+	nsx "$node" ip link set "${name}h" address "fe:${mac#*:}"
 	nsx "$name" ip addr add "$addr"/32 dev eth0
 	nsx "$name" ip addr add "$addr6"/128 dev eth0 nodad
 	gw=$(mac_of "$node" "${name}h")
@@ -149,6 +161,11 @@ vm_up() {
 agent_conf() {
 	local node=$1 n peers=""
 	shift
+	if [ "$HS_STATE" = etcd ]; then
+		printf '[node]\nname = %s\nuplink = up0\n[agent]\nvm_ifname = vm*h\nlog_level = %s\n[etcd]\nendpoints = http://10.0.%s.254:%s\n' \
+			"${node,,}" "${HS_AGENT_LOG:-info}" "$(site_no "$node")" "$HS_ETCD_PORT" > "$T/$node.conf"
+		return
+	fi
 	for n in "${HS_NODES[@]}"; do [ "$n" = "$node" ] || peers+="$(underlay "$n") $(underlay6 "$n") "; done
 	{
 		printf '[node]\nuplink = up0\nunderlay4 = %s\nunderlay6 = %s\nvni = %s\nmtu = 1500\npeers = %s\n' \
@@ -202,6 +219,62 @@ wait_for() {
 
 is_kind() { [ "$(vm_kind "$1" "$2")" = "$3" ]; }
 
+# etcd_up: one etcd member in the router namespace (client port
+# HS_ETCD_PORT on every router address), and site s1 with every node as a
+# host (frontend and host).
+hsctl() { nsx rt "$HSCTL" --endpoints "http://127.0.0.1:$HS_ETCD_PORT" "$@"; }
+etcd_up() {
+	local n i
+	command -v etcd >/dev/null || { echo "# etcd is not installed"; return 1; }
+	nsenter --net=/run/netns/$P-rt etcd --name hs --data-dir "$T/etcd" \
+		--listen-client-urls "http://0.0.0.0:$HS_ETCD_PORT" \
+		--advertise-client-urls "http://10.0.1.254:$HS_ETCD_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$((HS_ETCD_PORT + 1000))" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$((HS_ETCD_PORT + 1000))" \
+		--initial-cluster "hs=http://127.0.0.1:$((HS_ETCD_PORT + 1000))" > "$T/etcd.log" 2>&1 &
+	HS_PIDS+=($!)
+	wait_for 20 hsctl site list >/dev/null 2>&1 || { tail -3 "$T/etcd.log"; return 1; }
+	hsctl site add s1 >/dev/null || return 1
+	for n in "${HS_NODES[@]}"; do
+		i=$(site_no "$n")
+		hsctl host add "${n,,}" --site s1 --underlay4 10.0.$i.1 --underlay6 fd00:$i::1 \
+			--vni $HS_VNI --mtu 1500 --roles frontend,host >/dev/null || return 1
+	done
+}
+
+# state_vm NAME ID ADDR ADDR6 MAC NODE ENTRY: a VM running at NODE whose
+# primary binding is at front-end ENTRY; in maps mode every other node gets
+# a remote entry (NODE's agent makes it local from its [vm] section).
+state_vm() {
+	local name=$1 id=$2 a4=$3 a6=$4 mac=$5 node=$6 entry=$7 n a
+	if [ "$HS_STATE" = etcd ]; then
+		hsctl vm add "$name" --id "$id" --address "$a4" --address6 "$a6" --mac "$mac" \
+			--host "${node,,}" --entry "${entry,,}" >/dev/null
+		return
+	fi
+	for n in "${HS_NODES[@]}"; do
+		[ "$n" = "$node" ] && continue
+		for a in "$a4" "$a6"; do
+			hsl "$n" vm remote "$a" --host "$(underlay "$node")" --entry "$(underlay "$entry")" || return 1
+		done
+	done
+}
+
+# vm_section NAME ID ADDR ADDR6 MAC ENTRY: the agent's [vm] section (maps mode)
+vm_section() {
+	printf '[vm %s]\naddress = %s\naddress6 = %s\nmac = %s\nifname = %sh\nentry = %s\nid = %s\n' \
+		"$1" "$3" "$4" "$5" "$7" "$(underlay "$6")" "$2"
+}
+
+# state_binding NODE PUBLIC VMNAME VMADDR ID: NODE's front-end binds PUBLIC
+state_binding() {
+	if [ "$HS_STATE" = etcd ]; then
+		hsctl binding add "$2" --vm "$3" --frontend "${1,,}" >/dev/null
+	else
+		hsl "$1" binding add "$2" "$4" --id "$5"
+	fi
+}
+
 HS_EPOCH=1
 # vm_move VM ADDR ADDR6 FROM TO: moves the VM's port; TO's agent makes it
 # local; FROM gets a forwarding pointer at once (every node still sending
@@ -212,6 +285,12 @@ vm_move() {
 	local vm=$1 a4=$2 a6=$3 from=$4 to=$5 n a
 	ip -n $P-$from link set "${vm}h" netns $P-$to
 	nsx "$to" ip link set "${vm}h" up
+	if [ "$HS_STATE" = etcd ]; then
+		hsctl vm move "${HS_VM_NAME[$vm]}" --to "${to,,}" --forward-for 30 >/dev/null || return 1
+		wait_for 5 is_kind "$to" "$a4" local || { echo "# $to did not make $a4 local"; return 1; }
+		wait_for 5 is_kind "$from" "$a4" forward || { echo "# $from: no forwarding pointer"; return 1; }
+		return 0
+	fi
 	HS_EPOCH=$((HS_EPOCH + 1))
 	for a in "$a4" "$a6"; do
 		hsl "$from" vm forward "$a" --host "$(underlay "$to")" --entry "$(underlay A)" --epoch $HS_EPOCH || return 1

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # A VM moves between three sites under a live TCP stream to its public
 # address at site A. Real kernel TCP in namespaces, real XDP on veths, each
-# node's state kept by its own agent (hs-loader agent) and pinned maps.
+# node's state kept by its own agent (hs-loader agent) and pinned maps;
+# with HS_STATE=etcd (test_move_etcd.sh) the state lives in etcd, written
+# with hsctl, and the agents follow it.
 #
 #  - move_stream: A->B->C->A ten rounds; the stream (1 kHz, 64-byte writes,
 #    every byte echoed and checked) keeps going after every move; at the end
@@ -26,34 +28,30 @@ VM2_4=10.1.0.6 VM2_6=fd01::6 VM2MAC=02:00:00:00:01:06
 topo_up A B C
 vm_up vm1 A $VM4 $VM6 $VMMAC
 vm_up vm2 C $VM2_4 $VM2_6 $VM2MAC
-vms="[vm web]
-address = $VM4
-address6 = $VM6
-mac = $VMMAC
-ifname = vm1h
-entry = $(underlay A)
-id = 5
-[vm db]
-address = $VM2_4
-address6 = $VM2_6
-mac = $VM2MAC
-ifname = vm2h
-entry = $(underlay C)
-id = 6"
+HS_VM_NAME[vm1]=web HS_VM_NAME[vm2]=db
+if [ "$HS_STATE" = etcd ]; then
+	etcd_up || { fail setup "etcd"; exit 1; }
+	state_vm web 5 $VM4 $VM6 $VMMAC A A && state_vm db 6 $VM2_4 $VM2_6 $VM2MAC C C ||
+		{ fail setup "VM records"; exit 1; }
+	vms=""
+else
+	vms="$(vm_section web 5 $VM4 $VM6 $VMMAC A vm1; vm_section db 6 $VM2_4 $VM2_6 $VM2MAC C vm2)"
+fi
 for n in A B C; do
 	agent_conf $n "$vms"
 	agent_start $n || { fail setup "agent on $n"; exit 1; }
 done
 for n in A B C; do
-	hsl $n binding add "$(pubaddr $n)" $VM4 --id 5
-	hsl $n binding add "$(pubaddr6 $n)" $VM6 --id 5
+	state_binding $n "$(pubaddr $n)" web $VM4 5
+	state_binding $n "$(pubaddr6 $n)" web $VM6 5
 done
-for n in A B; do
-	for a in $VM2_4 $VM2_6; do hsl $n vm remote $a --host "$(underlay C)" --entry "$(underlay C)"; done
-done
-for n in B C; do
-	for a in $VM4 $VM6; do hsl $n vm remote $a --host "$(underlay A)" --entry "$(underlay A)"; done
-done
+if [ "$HS_STATE" = maps ]; then
+	state_vm web 5 $VM4 $VM6 $VMMAC A A
+	state_vm db 6 $VM2_4 $VM2_6 $VM2MAC C C
+fi
+ready() { [ "$(vm_kind A $VM4)" = local ] && [ "$(vm_kind B $VM4)" = remote ] &&
+	[ "$(vm_kind C $VM2_4)" = local ] && hsl A binding list | grep -q "^$(pubaddr A) "; }
+wait_for 10 ready || { fail setup "state not applied: A $(vm_kind A $VM4), B $(vm_kind B $VM4)"; exit 1; }
 
 # router counters: what each site's uplink sends with A's public source
 nsx rt nft -f - <<EOF
