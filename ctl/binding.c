@@ -186,6 +186,65 @@ out:
 	return rc;
 }
 
+static const char show_usage[] = "binding show PUBLIC [--proto tcp|udp --port N]";
+
+/* PUBLIC [--proto --port] into r and its key; CTL_USAGE on bad arguments */
+static int binding_ident(int argc, char **argv, const char *usage, struct hs_schema_binding *r,
+			 char *key, size_t keylen)
+{
+	enum { O_PROTO = 1, O_PORT };
+	static const struct option opts[] = {{"proto", required_argument, NULL, O_PROTO},
+					     {"port", required_argument, NULL, O_PORT},
+					     {NULL, 0, NULL, 0}};
+	struct ctl_args a;
+	uint64_t v;
+
+	if (ctl_parse_args(argc, argv, opts, 1, 1, usage, &a) ||
+	    ctl_parse_ip("PUBLIC", a.pos[0], 0, &r->pub) ||
+	    (a.val[O_PROTO - 1] && ctl_parse_proto("--proto", a.val[O_PROTO - 1], &r->proto)))
+		return CTL_USAGE;
+	if (a.val[O_PORT - 1]) {
+		if (ctl_parse_uint("--port", a.val[O_PORT - 1], 1, 65535, &v))
+			return CTL_USAGE;
+		r->port = (uint16_t)v;
+	}
+	if (!r->proto != !r->port) {
+		hs_err("--proto and --port go together; usage: hsctl %s", usage);
+		return CTL_USAGE;
+	}
+	if (hs_schema_key_binding(ctl.prefix, &r->pub, r->proto, r->port, key, keylen))
+		return CTL_USAGE;
+	return CTL_OK;
+}
+
+static int binding_show(int argc, char **argv)
+{
+	struct hs_schema_binding r = {0};
+	char key[HS_SCHEMA_KEY_MAX], t[80];
+	struct json_object *o;
+	struct ctl_rec rec;
+	int rc;
+
+	if (binding_ident(argc, argv, show_usage, &r, key, sizeof(key)))
+		return CTL_USAGE;
+	rc = ctl_get(HS_SCHEMA_BINDING, key, &rec);
+	if (rc == -ENOENT)
+		hs_err("no binding %s", binding_text(&r, t, sizeof(t)));
+	if (rc)
+		return CTL_ERR;
+	o = ctl_rec_json(&rec);
+	ctl_rec_free(&rec);
+	if (!o)
+		return CTL_ERR;
+	if (ctl.json) {
+		ctl_print_json(o);
+	} else {
+		ctl_print_fields(o);
+		json_object_put(o);
+	}
+	return CTL_OK;
+}
+
 static int binding_del(int argc, char **argv)
 {
 	enum { O_PROTO = 1, O_PORT };
@@ -250,6 +309,8 @@ int ctl_cmd_binding(int argc, char **argv)
 		return ctl_list(HS_SCHEMA_BINDING, argc - 1, argv + 1, "binding list");
 	if (!strcmp(v, "del"))
 		return binding_del(argc - 1, argv + 1);
-	hs_err("usage: hsctl %s | binding list | %s", add_usage, del_usage);
+	if (!strcmp(v, "show"))
+		return binding_show(argc - 1, argv + 1);
+	hs_err("usage: hsctl %s | binding list | %s | %s", add_usage, show_usage, del_usage);
 	return CTL_USAGE;
 }

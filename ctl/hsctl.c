@@ -39,7 +39,7 @@ static const char usage_text[] =
 	"  vm list | vm show NAME | vm del NAME [--force]\n"
 	"Public bindings:\n"
 	"  binding add PUBLIC --vm NAME --frontend HOST [--proto tcp|udp --port N [--vm-port N]]\n"
-	"  binding list | binding del PUBLIC [--proto tcp|udp --port N]\n"
+	"  binding list | binding show|del PUBLIC [--proto tcp|udp --port N]\n"
 	"Agents:\n"
 	"  status\n"
 	"\n"

@@ -388,6 +388,10 @@ test_bindings() {
 		("2001:db8:f::1", "udp", 53, None, "cache", "fra-1")}'
 	ok binding list
 	grep -Eq '^203.0.113.1 +tcp +80 +web +8080 +nyc-1$' <<<"$out" || bad "binding list text: '$out'"
+	ok binding show 203.0.113.1 --proto tcp --port 80 --json
+	jcheck "binding show" 'd["public"] == "203.0.113.1" and d["port"] == 80 and
+		d["vm_port"] == 8080 and d["vm"] == "web" and d["frontend"] == "nyc-1"'
+	refused 1 "no binding 203.0.113.9" binding show 203.0.113.9
 	ok binding del 2001:db8:f::1 --proto udp --port 53 --json
 	jcheck "binding del --json" 'd["deleted"] is True and
 		d["key"] == "/heliostat/bindings/2001:db8:f::1,udp,53" and d["revision"] > 0'
