@@ -221,7 +221,6 @@ static int binding_show(int argc, char **argv)
 {
 	struct hs_schema_binding r = {0};
 	char key[HS_SCHEMA_KEY_MAX], t[80];
-	struct json_object *o;
 	struct ctl_rec rec;
 	int rc;
 
@@ -232,49 +231,20 @@ static int binding_show(int argc, char **argv)
 		hs_err("no binding %s", binding_text(&r, t, sizeof(t)));
 	if (rc)
 		return CTL_ERR;
-	o = ctl_rec_json(&rec);
-	ctl_rec_free(&rec);
-	if (!o)
-		return CTL_ERR;
-	if (ctl.json) {
-		ctl_print_json(o);
-	} else {
-		ctl_print_fields(o);
-		json_object_put(o);
-	}
-	return CTL_OK;
+	return ctl_print_rec(&rec);
 }
 
 static int binding_del(int argc, char **argv)
 {
-	enum { O_PROTO = 1, O_PORT };
-	static const struct option opts[] = {{"proto", required_argument, NULL, O_PROTO},
-					     {"port", required_argument, NULL, O_PORT},
-					     {NULL, 0, NULL, 0}};
 	struct hs_schema_binding r = {0};
 	char key[HS_SCHEMA_KEY_MAX], t[80];
 	struct ctl_txn tx = {0};
 	struct ctl_rec rec;
-	struct ctl_args a;
 	int64_t revision;
-	uint64_t v;
 	bool ok;
 	int rc;
 
-	if (ctl_parse_args(argc, argv, opts, 1, 1, del_usage, &a) ||
-	    ctl_parse_ip("PUBLIC", a.pos[0], 0, &r.pub) ||
-	    (a.val[O_PROTO - 1] && ctl_parse_proto("--proto", a.val[O_PROTO - 1], &r.proto)))
-		return CTL_USAGE;
-	if (a.val[O_PORT - 1]) {
-		if (ctl_parse_uint("--port", a.val[O_PORT - 1], 1, 65535, &v))
-			return CTL_USAGE;
-		r.port = (uint16_t)v;
-	}
-	if (!r.proto != !r.port) {
-		hs_err("binding del: --proto and --port go together; usage: hsctl %s", del_usage);
-		return CTL_USAGE;
-	}
-	if (hs_schema_key_binding(ctl.prefix, &r.pub, r.proto, r.port, key, sizeof(key)))
+	if (binding_ident(argc, argv, del_usage, &r, key, sizeof(key)))
 		return CTL_USAGE;
 	binding_text(&r, t, sizeof(t));
 	rc = ctl_get(HS_SCHEMA_BINDING, key, &rec);

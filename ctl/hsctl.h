@@ -81,16 +81,7 @@ struct ctl_rec {
 	struct hs_schema_key id; /* what its key names */
 	struct hs_etcd_kv *kv; /* key, value, revisions */
 	bool ok; /* parsed; when false the parser has logged why */
-	union {
-		struct hs_schema_site site;
-		struct hs_schema_host host;
-		struct hs_schema_vm vm;
-		struct hs_schema_binding binding;
-		struct hs_schema_image image;
-		struct hs_schema_migration migration;
-		struct hs_schema_leader leader;
-		struct hs_schema_agent agent;
-	} r;
+	union hs_schema_record r;
 };
 
 /* Every record under one key prefix, as of one store revision. */
@@ -181,6 +172,8 @@ int ctl_cmd_status(int argc, char **argv);
 /* list, show, del are the same for sites, hosts and VMs (records.c). */
 int ctl_list(enum hs_schema_kind kind, int argc, char **argv, const char *usage);
 int ctl_show(enum hs_schema_kind kind, int argc, char **argv, const char *usage);
+/* Prints one record (--json or field lines) and frees it; CTL_OK/CTL_ERR. */
+int ctl_print_rec(struct ctl_rec *rec);
 int ctl_del(enum hs_schema_kind kind, int argc, char **argv, const char *usage);
 
 #endif

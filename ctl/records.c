@@ -161,7 +161,6 @@ int ctl_show(enum hs_schema_kind kind, int argc, char **argv, const char *usage)
 	static const struct option opts[] = {{NULL, 0, NULL, 0}};
 	char name[HS_SCHEMA_NAME_MAX], key[HS_SCHEMA_KEY_MAX];
 	const char *kn = hs_schema_kind_name(kind);
-	struct json_object *o;
 	struct ctl_rec rec;
 	struct ctl_args a;
 	int rc;
@@ -174,8 +173,14 @@ int ctl_show(enum hs_schema_kind kind, int argc, char **argv, const char *usage)
 		hs_err("no %s '%s'", kn, name);
 	if (rc)
 		return CTL_ERR;
-	o = ctl_rec_json(&rec);
-	ctl_rec_free(&rec);
+	return ctl_print_rec(&rec);
+}
+
+int ctl_print_rec(struct ctl_rec *rec)
+{
+	struct json_object *o = ctl_rec_json(rec);
+
+	ctl_rec_free(rec);
 	if (!o)
 		return CTL_ERR;
 	if (ctl.json) {

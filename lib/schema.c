@@ -1473,23 +1473,12 @@ static int parse_json(const char *json, size_t len, json_object **root, char *m,
 	return rc;
 }
 
-union any_record {
-	struct hs_schema_site site;
-	struct hs_schema_host host;
-	struct hs_schema_vm vm;
-	struct hs_schema_binding binding;
-	struct hs_schema_image image;
-	struct hs_schema_migration migration;
-	struct hs_schema_leader leader;
-	struct hs_schema_agent agent;
-};
-
 static int parse_record(enum hs_schema_kind kind, const char *key, const char *json, size_t len,
 			void *out, char *why, size_t whylen)
 {
 	const struct kind_ops *ops = &kind_ops[kind];
 	char m[MSG_MAX] = "", where[HS_SCHEMA_KEY_MAX];
-	union any_record rec;
+	union hs_schema_record rec;
 	json_object *root;
 	struct rd r = {.path = "", .m = m, .ml = sizeof(m)};
 	int rc;

@@ -146,6 +146,18 @@ struct hs_schema_agent {
 	int64_t applied_revision; /* >= 0 */
 };
 
+/* Any one record, by kind. */
+union hs_schema_record {
+	struct hs_schema_site site;
+	struct hs_schema_host host;
+	struct hs_schema_vm vm;
+	struct hs_schema_binding binding;
+	struct hs_schema_image image;
+	struct hs_schema_migration migration;
+	struct hs_schema_leader leader;
+	struct hs_schema_agent agent;
+};
+
 /* "pending", "running", ...; NULL when out of range. */
 const char *hs_schema_mig_state_name(enum hs_schema_mig_state state);
 /* Whether a migration record may go from state a to state b (docs/schema.md). */

@@ -49,19 +49,8 @@ static bool log_has(const char *s)
 
 /* ---- one parser for any kind ---- */
 
-union rec {
-	struct hs_schema_site site;
-	struct hs_schema_host host;
-	struct hs_schema_vm vm;
-	struct hs_schema_binding binding;
-	struct hs_schema_image image;
-	struct hs_schema_migration migration;
-	struct hs_schema_leader leader;
-	struct hs_schema_agent agent;
-};
-
 static int parse_any(enum hs_schema_kind kind, const char *key, const char *json, size_t len,
-		     union rec *out, char *why, size_t whylen)
+		     union hs_schema_record *out, char *why, size_t whylen)
 {
 	switch (kind) {
 	case HS_SCHEMA_SITE:
@@ -85,7 +74,7 @@ static int parse_any(enum hs_schema_kind kind, const char *key, const char *json
 	}
 }
 
-static int encode_any(enum hs_schema_kind kind, const union rec *r, char **json)
+static int encode_any(enum hs_schema_kind kind, const union hs_schema_record *r, char **json)
 {
 	switch (kind) {
 	case HS_SCHEMA_SITE:
@@ -193,7 +182,7 @@ static char *replace(const char *base, const char *from, const char *to)
 static bool expect(enum hs_schema_kind kind, const char *key, const char *json, size_t len,
 		   int rc_want, const char *want, const char *label)
 {
-	union rec out;
+	union hs_schema_record out;
 	char why[512] = "";
 	int rc;
 
@@ -244,10 +233,10 @@ static enum hs_result refuse_all(enum hs_schema_kind kind, const struct mutation
 #define REFUSE_ALL(kind, table) refuse_all(kind, table, sizeof(table) / sizeof(table[0]))
 
 /* encode(r) == the example's JSON; parse(example) == r; encode again. */
-static enum hs_result round_trip(enum hs_schema_kind kind, const char *key, const union rec *r,
-				 const char *want)
+static enum hs_result round_trip(enum hs_schema_kind kind, const char *key,
+				 const union hs_schema_record *r, const char *want)
 {
-	union rec back;
+	union hs_schema_record back;
 	char why[256], *json = NULL, *again = NULL;
 
 	log_reset();
@@ -277,14 +266,14 @@ static struct hs_ip ip(const char *s)
 	return a;
 }
 
-static void ex_site(union rec *r)
+static void ex_site(union hs_schema_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	strcpy(r->site.name, "eu-west");
 	strcpy(r->site.description, "Frankfurt, two racks");
 }
 
-static void ex_host(union rec *r)
+static void ex_host(union hs_schema_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	strcpy(r->host.name, "fra-1");
@@ -297,7 +286,7 @@ static void ex_host(union rec *r)
 	r->host.roles = HS_SCHEMA_ROLE_FRONTEND | HS_SCHEMA_ROLE_HOST;
 }
 
-static void ex_vm(union rec *r)
+static void ex_vm(union hs_schema_record *r)
 {
 	static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
@@ -314,7 +303,7 @@ static void ex_vm(union rec *r)
 	strcpy(r->vm.entry, "nyc-1");
 }
 
-static void ex_binding(union rec *r)
+static void ex_binding(union hs_schema_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->binding.pub = ip("203.0.113.1");
@@ -325,7 +314,7 @@ static void ex_binding(union rec *r)
 	strcpy(r->binding.frontend, "nyc-1");
 }
 
-static void ex_image(union rec *r)
+static void ex_image(union hs_schema_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	strcpy(r->image.name, "web");
@@ -337,7 +326,7 @@ static void ex_image(union rec *r)
 	r->image.size = 10737418240ULL;
 }
 
-static void ex_migration(union rec *r)
+static void ex_migration(union hs_schema_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	strcpy(r->migration.vm, "web");
@@ -354,14 +343,14 @@ static void ex_migration(union rec *r)
 	r->migration.progress.expected_downtime_ms = 120;
 }
 
-static void ex_leader(union rec *r)
+static void ex_leader(union hs_schema_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	strcpy(r->leader.holder, "fra-1");
 	r->leader.lease = 0x694d7c4b5fb3a20bLL;
 }
 
-static void ex_agent(union rec *r)
+static void ex_agent(union hs_schema_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	strcpy(r->agent.host, "fra-1");
@@ -370,7 +359,7 @@ static void ex_agent(union rec *r)
 	r->agent.applied_revision = 1234;
 }
 
-static void (*const ex_fill[HS_SCHEMA_KIND_COUNT])(union rec *r) = {
+static void (*const ex_fill[HS_SCHEMA_KIND_COUNT])(union hs_schema_record *r) = {
 	[HS_SCHEMA_SITE] = ex_site,	[HS_SCHEMA_HOST] = ex_host,
 	[HS_SCHEMA_VM] = ex_vm,		[HS_SCHEMA_BINDING] = ex_binding,
 	[HS_SCHEMA_IMAGE] = ex_image,	[HS_SCHEMA_MIGRATION] = ex_migration,
@@ -380,7 +369,7 @@ static void (*const ex_fill[HS_SCHEMA_KIND_COUNT])(union rec *r) = {
 static enum hs_result round_trip_example(enum hs_schema_kind kind)
 {
 	const struct example *ex = example(kind);
-	union rec r;
+	union hs_schema_record r;
 
 	ex_fill[kind](&r);
 	return round_trip(kind, ex->key, &r, ex->json);
@@ -390,7 +379,7 @@ static enum hs_result round_trip_example(enum hs_schema_kind kind)
 
 static enum hs_result roundtrip_site(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_SITE) != HS_PASS)
 		return HS_FAIL;
@@ -402,7 +391,7 @@ static enum hs_result roundtrip_site(void)
 
 static enum hs_result roundtrip_host(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_HOST) != HS_PASS)
 		return HS_FAIL;
@@ -443,7 +432,7 @@ static enum hs_result roundtrip_host_defaults(void)
 
 static enum hs_result roundtrip_vm(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_VM) != HS_PASS)
 		return HS_FAIL;
@@ -462,7 +451,7 @@ static enum hs_result roundtrip_vm(void)
 
 static enum hs_result roundtrip_vm_ipv6_only(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	ex_vm(&r);
 	memset(&r.vm.address, 0, sizeof(r.vm.address));
@@ -476,7 +465,7 @@ static enum hs_result roundtrip_vm_ipv6_only(void)
 
 static enum hs_result roundtrip_binding(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_BINDING) != HS_PASS)
 		return HS_FAIL;
@@ -502,7 +491,7 @@ static enum hs_result roundtrip_binding(void)
 
 static enum hs_result roundtrip_image(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_IMAGE) != HS_PASS)
 		return HS_FAIL;
@@ -518,7 +507,7 @@ static enum hs_result roundtrip_image(void)
 
 static enum hs_result roundtrip_migration(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_MIGRATION) != HS_PASS)
 		return HS_FAIL;
@@ -550,7 +539,7 @@ static enum hs_result roundtrip_migration(void)
 
 static enum hs_result roundtrip_leader(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_LEADER) != HS_PASS)
 		return HS_FAIL;
@@ -566,7 +555,7 @@ static enum hs_result roundtrip_leader(void)
 
 static enum hs_result roundtrip_agent(void)
 {
-	union rec r;
+	union hs_schema_record r;
 
 	if (round_trip_example(HS_SCHEMA_AGENT) != HS_PASS)
 		return HS_FAIL;
@@ -1011,7 +1000,7 @@ static enum hs_result key_wrong_dir(void)
 static enum hs_result key_forms_accepted(void)
 {
 	const struct example *ex = example(HS_SCHEMA_VM);
-	union rec out;
+	union hs_schema_record out;
 	char why[256];
 
 	log_reset();
@@ -1109,7 +1098,7 @@ static enum hs_result unterminated_buffer(void)
 	const struct example *ex = example(HS_SCHEMA_MIGRATION);
 	size_t n = strlen(ex->json);
 	char *buf = malloc(n);
-	union rec out;
+	union hs_schema_record out;
 	char why[128];
 
 	ASSERT(buf);
@@ -1250,7 +1239,7 @@ static enum hs_result text_fields(void)
 
 static enum hs_result encode_refuses_invalid(void)
 {
-	union rec r;
+	union hs_schema_record r;
 	char *json = NULL;
 
 	log_reset();
@@ -1293,7 +1282,7 @@ static enum hs_result encode_refuses_invalid(void)
 
 static enum hs_result check_functions(void)
 {
-	union rec r;
+	union hs_schema_record r;
 	char why[128], tiny[8];
 
 	log_reset();
@@ -1570,7 +1559,7 @@ static enum hs_result migration_states(void)
 	CHECK(hs_schema_mig_state_name(HS_SCHEMA_MIG_STATE_COUNT) == NULL);
 	/* every state name parses */
 	for (int s = 0; s < HS_SCHEMA_MIG_STATE_COUNT; s++) {
-		union rec r;
+		union hs_schema_record r;
 		char *json = NULL;
 		struct hs_schema_migration back;
 		char why[128];
