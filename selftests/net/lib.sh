@@ -55,6 +55,16 @@ hs_require() {
 hs_cleanup() {
 	local pid ns
 	for pid in "${HS_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	# give them 5 s to stop; what is still there (stuck) gets SIGKILL
+	for _ in $(seq 50); do
+		local left=0
+		for pid in "${HS_PIDS[@]}"; do # running, not a zombie waiting for us
+			[[ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" =~ ^[RSDT]$ ]] && left=1
+		done
+		[ $left -eq 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${HS_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
 	for pid in "${HS_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns"; done
 	rm -rf /sys/fs/bpf/$P-* "$T"
