@@ -14,6 +14,8 @@ pkgs=(
 	# tests and benchmarks
 	iproute2 nftables iperf3 xdp-tools ethtool procps psmisc iputils-ping netcat-openbsd tcpdump jq
 	openvswitch-switch etcd-server etcd-client
+	# test guest (selftests/vm, scripts/mkguest.sh)
+	qemu-system-x86 busybox-static cpio
 )
 
 missing=()
