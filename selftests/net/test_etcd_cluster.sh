@@ -63,7 +63,7 @@ for k in $(seq "$N"); do
 	# port bindings of one VM fronted by a (one public address per VM
 	# and port on a node); an update counts once etcd acknowledged it
 	# (etcdctl tries the other members)
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		if ectl put "/heliostat/bindings/198.18.0.1,tcp,$((1000 + k))" \
 			"{\"v\":1,\"public\":\"198.18.0.1\",\"proto\":\"tcp\",\"port\":$((1000 + k)),\"vm\":\"web\",\"frontend\":\"a\"}" >/dev/null 2>&1; then
 			acked+=("198.18.0.1 tcp/$((1000 + k))")

@@ -96,7 +96,6 @@ vm2vm_ok=0 vm2vm_bad=""
 vm2vm && vm2vm_ok=$((vm2vm_ok + 1)) || vm2vm_bad+=" at-A"
 
 stuck="" second=0 entry_ok=1 moves=0
-r2_before=$(nft_count r2 ip)
 for round in $(seq "$ROUNDS"); do
 	for step in "A B" "B C" "C A"; do
 		set -- $step
