@@ -42,19 +42,10 @@
 # Exit status 77 (with a SKIP line) where it cannot run.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-build=${BUILD:-$(dirname "$here")/build}
-LOADER=$build/loader/hs-loader
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
 
-SRC=198.51.100.10
-FE_UP=198.51.100.1
-FE_UL=10.0.2.1
-HOST=10.0.2.2
-PUB=203.0.113.10
-VM=10.200.0.5
-VM_MAC=52:54:00:00:00:05
-GW=169.254.0.1
-VNI=42
 # OVS: the front-end's client-facing MAC and the VM's gateway MAC (the flows
 # write them; no kernel stack answers for them), and the underlay bridges'
 # own MACs (OVS would otherwise take one of their ports')
@@ -94,11 +85,8 @@ PIN_H=$PIN-host
 T=''
 PIDS=()
 
-nsx() { local ns=$1; shift; nsenter --net=/run/netns/$P-$ns "$@"; }
 hsl() { nsx hfe "$LOADER" --pin "$PIN" "$@"; }
 hsh() { nsx hrx "$LOADER" --pin "$PIN_H" "$@"; }
-mac_of() { ip -n $P-$1 -br link show dev "$2" | awk '{print $3}'; }
-has_xdp() { ip -n $P-$1 link show dev "$2" 2>/dev/null | grep -q ' xdp'; }
 # OVS control, by node (ofe, orx, xfe, xrx: the namespace it runs in)
 vsctl() { local n=$1; shift; ovs-vsctl --db=unix:"$T/$n/db.sock" --timeout=10 "$@"; }
 appctl() { local n=$1; shift; ovs-appctl --target="$T/$n/vswitchd.ctl" --timeout=10 "$@"; }
@@ -126,21 +114,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 T=$(mktemp -d /tmp/hsov.XXXXXX) || exit 1
-
-netns() { # ns
-	ip netns add $P-$1 || return 1
-	nsx $1 ip link set lo up
-	nsx $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-}
-
-# veth NS1 IF1 NS2 IF2 GRO: offloads as each path wants them (see the top)
-veth() {
-	ip link add $2 netns $P-$1 type veth peer name $4 netns $P-$3 || return 1
-	nsx $1 ethtool -K $2 tx off tso off gro $5 >/dev/null 2>&1
-	nsx $3 ethtool -K $4 tx off tso off gro $5 >/dev/null 2>&1
-	nsx $1 ip link set $2 up && nsx $3 ip link set $4 up
-}
 
 # topo X GRO: the four namespaces of path X, the veths, the client and the VM
 topo() {
@@ -312,7 +285,6 @@ run() {
 	awk -v b="$bps" 'BEGIN {printf "%.3f\n", b / 1e9}'
 }
 
-median() { sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
 
 fail_setup() {

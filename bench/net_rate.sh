@@ -22,28 +22,16 @@
 #                          [--flows N] [--cpu N]   (the latter for net_rate)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-build=${BUILD:-$(dirname "$here")/build}
-LOADER=$build/loader/hs-loader
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 NET_RATE=$build/bench/net_rate
 
-SRC=198.51.100.10
-FE_UP=198.51.100.1
-FE_UL=10.0.2.1
-HOST=10.0.2.2
-PUB=203.0.113.10
-VM=10.200.0.5
-VM_MAC=52:54:00:00:00:05
-GW=169.254.0.1
-VNI=42
 NFT_TABLE=hsnr_dnat
 TCP_ROUNDS=3
 TCP_SECS=2
 
-nsx() { local ns=$1; shift; nsenter --net=/run/netns/$P-$ns "$@"; }
 hsl() { nsx fe "$LOADER" --pin "$PIN" "$@"; }
 hsh() { nsx rx "$LOADER" --pin "$PIN_H" "$@"; }
-mac_of() { ip -n $P-$1 -br link show dev "$2" | awk '{print $3}'; }
-has_xdp() { ip -n $P-$1 link show dev "$2" 2>/dev/null | grep -q ' xdp'; }
 
 nft_on() {
 	nsx fe nft -f - <<-EOF
@@ -131,23 +119,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-veth() { # ns1 if1 ns2 if2
-	ip link add $2 netns $P-$1 type veth peer name $4 netns $P-$3 || return 1
-	# software checksums (XDP programs see finished packets); GRO gives the
-	# NAPI that redirected frames need where no XDP program runs
-	nsx $1 ethtool -K $2 tx off gro on >/dev/null 2>&1
-	nsx $3 ethtool -K $4 tx off gro on >/dev/null 2>&1
-	nsx $1 ip link set $2 up && nsx $3 ip link set $4 up
-}
-
-netns() { # ns
-	ip netns add $P-$1 || return 1
-	nsx $1 ip link set lo up
-	# no IPv6: its router and listener messages would reach the counter
-	nsx $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-}
 
 setup() {
 	netns gen && netns fe && netns rx || return 1
@@ -272,7 +243,6 @@ tcp_run() {
 	awk -v b="$bps" 'BEGIN {printf "%.3f\n", b / 1e9}'
 }
 
-median() { sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 tcp_bench() {
 	local r t h k o hk=() ho=()

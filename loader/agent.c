@@ -153,11 +153,6 @@ static int parse_vm(const char *section, void *arg)
 	return 0;
 }
 
-static bool ip_eq(const struct hs_ip *a, const struct hs_ip *b)
-{
-	return !memcmp(a, b, sizeof(*a));
-}
-
 static int check_unique(struct parse_ctx *p)
 {
 	const struct agent_conf *c = p->c;
@@ -172,7 +167,7 @@ static int check_unique(struct parse_ctx *p)
 			else if (a->ifname[0] && !strcmp(a->ifname, b->ifname))
 				what = "ifname";
 			for (int f = 0; f < 2 && !what; f++)
-				if (a->has[f] && b->has[f] && ip_eq(&a->addr[f], &b->addr[f]))
+				if (a->has[f] && b->has[f] && hs_ip_eq(&a->addr[f], &b->addr[f]))
 					what = f ? "address6" : "address";
 			if (what) {
 				hs_err("%s: [vm %s] and [vm %s] have the same %s", p->path, a->name,
@@ -341,7 +336,7 @@ static int apply_peers(struct agent *a, const struct agent_conf *old)
 		bool keep = false;
 
 		for (int j = 0; j < c->npeers && !keep; j++)
-			keep = ip_eq(&old->peers[i], &c->peers[j]);
+			keep = hs_ip_eq(&old->peers[i], &c->peers[j]);
 		if (!keep)
 			hs_peer_del(&a->m, &old->peers[i]);
 	}
@@ -377,8 +372,6 @@ static const struct vm_conf *match_vm(const struct agent_conf *c, const char *na
 static void write_local(struct agent *a, const struct vm_conf *vm, int ifindex,
 			const uint8_t *link_mac, const char *name)
 {
-	static const struct hs_ip zero;
-
 	for (int f = 0; f < 2; f++) {
 		struct hs_vm v = {.kind = HS_VM_LOCAL,
 				  .ifindex = ifindex,
@@ -396,7 +389,7 @@ static void write_local(struct agent *a, const struct vm_conf *vm, int ifindex,
 			memcpy(v.gw_mac, link_mac, 6);
 		if (!hs_vm_get(&a->m, &vm->addr[f], &old)) {
 			v.epoch = old.epoch ? old.epoch : 1; /* the control plane's count */
-			if (ip_eq(&v.entry, &zero))
+			if (hs_ip_is_zero(&v.entry))
 				v.entry = old.entry;
 			if (!memcmp(&old, &v, sizeof(v)))
 				continue;

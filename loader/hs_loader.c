@@ -132,37 +132,12 @@ static const char *fmt_mac(const uint8_t m[6], char *buf)
 	return buf;
 }
 
-static bool ip_zero(const struct hs_ip *ip)
-{
-	static const struct hs_ip zero;
-
-	return !memcmp(ip, &zero, sizeof(zero));
-}
-
 static int open_maps(struct hs_maps *m, bool create)
 {
 	return hs_maps_open(pin, create, m);
 }
 
 /* ---- programs ---- */
-
-static void set_forwarding(void)
-{
-	static const char *const knobs[] = {"/proc/sys/net/ipv4/ip_forward",
-					    "/proc/sys/net/ipv6/conf/all/forwarding"};
-
-	for (size_t i = 0; i < HS_ARRAY_SIZE(knobs); i++) {
-		FILE *f = fopen(knobs[i], "w");
-		bool ok = f && fputs("1\n", f) >= 0;
-
-		/* fclose flushes: its result counts too, and it runs once */
-		if (f && fclose(f))
-			ok = false;
-		if (!ok)
-			hs_warn("cannot enable %s (bpf_fib_lookup needs forwarding on): %s",
-				knobs[i], strerror(errno));
-	}
-}
 
 static int cmd_attach(int argc, char **argv)
 {
@@ -203,8 +178,6 @@ static int cmd_attach(int argc, char **argv)
 	rc = hs_progs_load(pin, &p);
 	if (rc)
 		return rc;
-	if (role == HS_ROLE_UPLINK)
-		set_forwarding();
 	rc = hs_attach(p, role, ifindex, mode, cli_get(&c, "force"));
 	hs_progs_free(p);
 	if (rc == -ENODEV)
@@ -366,12 +339,14 @@ static int cmd_config(int argc, char **argv)
 
 			json_object_object_add(
 				j, "underlay4",
-				json_object_new_string(
-					ip_zero(&c.underlay4) ? "" : fmt_ip(&c.underlay4, a)));
+				json_object_new_string(hs_ip_is_zero(&c.underlay4)
+							       ? ""
+							       : fmt_ip(&c.underlay4, a)));
 			json_object_object_add(
 				j, "underlay6",
-				json_object_new_string(
-					ip_zero(&c.underlay6) ? "" : fmt_ip(&c.underlay6, b6)));
+				json_object_new_string(hs_ip_is_zero(&c.underlay6)
+							       ? ""
+							       : fmt_ip(&c.underlay6, b6)));
 			json_object_object_add(j, "vni", json_object_new_int64(c.vni));
 			json_object_object_add(j, "port", json_object_new_int(ntohs(c.vxlan_port)));
 			json_object_object_add(j, "mtu", json_object_new_int(c.underlay_mtu));
@@ -386,8 +361,8 @@ static int cmd_config(int argc, char **argv)
 		}
 		printf("underlay4 %s\nunderlay6 %s\nvni %u\nport %u\nmtu %u\nuplink %s\n"
 		       "enabled %s\nfrag-forward %s\n",
-		       ip_zero(&c.underlay4) ? "-" : fmt_ip(&c.underlay4, a),
-		       ip_zero(&c.underlay6) ? "-" : fmt_ip(&c.underlay6, b6), c.vni,
+		       hs_ip_is_zero(&c.underlay4) ? "-" : fmt_ip(&c.underlay4, a),
+		       hs_ip_is_zero(&c.underlay6) ? "-" : fmt_ip(&c.underlay6, b6), c.vni,
 		       ntohs(c.vxlan_port), c.underlay_mtu, dev[0] ? dev : "-",
 		       c.flags & HS_CFG_F_ENABLED ? "on" : "off",
 		       c.flags & HS_CFG_F_FRAG_FORWARD ? "on" : "off");
@@ -461,10 +436,10 @@ static int cmd_config(int argc, char **argv)
 			goto out;
 		c.flags = b ? c.flags | HS_CFG_F_FRAG_FORWARD : c.flags & ~HS_CFG_F_FRAG_FORWARD;
 	}
-	b = !ip_zero(&c.underlay4) || !ip_zero(&c.underlay6);
+	b = !hs_ip_is_zero(&c.underlay4) || !hs_ip_is_zero(&c.underlay6);
 	if ((o = cli_get(&cl, "enable")) && parse_onoff("--enable", o->val, &b))
 		goto out;
-	if (b && ip_zero(&c.underlay4) && ip_zero(&c.underlay6)) {
+	if (b && hs_ip_is_zero(&c.underlay4) && hs_ip_is_zero(&c.underlay6)) {
 		hs_err("config: cannot enable a node with no underlay address");
 		goto out;
 	}
@@ -499,16 +474,17 @@ static int binding_row(const void *key, const void *value, void *arg)
 		json_object_object_add(o, "proto", json_object_new_string(proto_name(k->proto)));
 		json_object_object_add(o, "port", json_object_new_int(ntohs(k->port)));
 		json_object_object_add(
-			o, "vm", json_object_new_string(ip_zero(&v->vm) ? "" : fmt_ip(&v->vm, b)));
+			o, "vm",
+			json_object_new_string(hs_ip_is_zero(&v->vm) ? "" : fmt_ip(&v->vm, b)));
 		json_object_object_add(o, "vm_port", json_object_new_int(ntohs(v->vm_port)));
 		json_object_object_add(o, "vm_id", json_object_new_int64(v->vm_id));
-		json_object_object_add(o, "marker", json_object_new_boolean(ip_zero(&v->vm)));
+		json_object_object_add(o, "marker", json_object_new_boolean(hs_ip_is_zero(&v->vm)));
 		json_object_object_add(o, "has_ports",
 				       json_object_new_boolean(v->flags & HS_BIND_F_PORTS));
 		json_object_array_add(arg, o);
 		return 0;
 	}
-	if (ip_zero(&v->vm))
+	if (hs_ip_is_zero(&v->vm))
 		printf("%s (port bindings only)\n", fmt_ip(&k->pub, a));
 	else if (k->port)
 		printf("%s %s/%u -> %s port %u (vm %u)\n", fmt_ip(&k->pub, a), proto_name(k->proto),
@@ -646,9 +622,10 @@ static int vm_row(const void *key, const void *value, void *arg)
 					       json_object_new_string(fmt_ip(&v->host, h)));
 		}
 		json_object_object_add(o, "mac", json_object_new_string(fmt_mac(v->mac, mac)));
-		json_object_object_add(
-			o, "entry",
-			json_object_new_string(ip_zero(&v->entry) ? "" : fmt_ip(&v->entry, e)));
+		json_object_object_add(o, "entry",
+				       json_object_new_string(hs_ip_is_zero(&v->entry)
+								      ? ""
+								      : fmt_ip(&v->entry, e)));
 		json_object_object_add(o, "epoch", json_object_new_int64(v->epoch));
 		json_object_object_add(o, "vm_id", json_object_new_int64(v->vm_id));
 		json_object_array_add(arg, o);
@@ -656,7 +633,7 @@ static int vm_row(const void *key, const void *value, void *arg)
 	}
 	printf("%s %s %s mac %s entry %s epoch %u vm %u\n", fmt_ip(k, a), kind_name(v->kind),
 	       v->kind == HS_VM_LOCAL ? dev : fmt_ip(&v->host, h), fmt_mac(v->mac, mac),
-	       ip_zero(&v->entry) ? "-" : fmt_ip(&v->entry, e), v->epoch, v->vm_id);
+	       hs_ip_is_zero(&v->entry) ? "-" : fmt_ip(&v->entry, e), v->epoch, v->vm_id);
 	return 0;
 }
 

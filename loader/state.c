@@ -180,13 +180,6 @@ int hs_config_put(const struct hs_maps *m, const struct hs_node_config *c)
 	return bpf_map_update_elem(m->node_config, &k, c, BPF_ANY) ? hs_neg_errno() : 0;
 }
 
-static bool ip_zero(const struct hs_ip *ip)
-{
-	static const struct hs_ip zero;
-
-	return !memcmp(ip, &zero, sizeof(zero));
-}
-
 static int put(int fd, const void *k, const void *v)
 {
 	return bpf_map_update_elem(fd, k, v, BPF_ANY) ? hs_neg_errno() : 0;
@@ -218,7 +211,7 @@ int hs_binding_check(const struct hs_binding_spec *b)
 		hs_err("binding: public and VM addresses are of different families");
 		return -EINVAL;
 	}
-	if (ip_zero(&b->vm) || ip_zero(&b->pub)) {
+	if (hs_ip_is_zero(&b->vm) || hs_ip_is_zero(&b->pub)) {
 		hs_err("binding: zero address");
 		return -EINVAL;
 	}
@@ -279,7 +272,7 @@ int hs_binding_add(const struct hs_maps *m, const struct hs_binding_spec *b)
 	rc = put(m->rbindings, &rk, &rv);
 	if (rc)
 		goto undo_v;
-	if (had_v && !ip_zero(&old_v.vm)) {
+	if (had_v && !hs_ip_is_zero(&old_v.vm)) {
 		/* re-pointed: the old VM (or VM port) no longer answers as pub */
 		struct hs_rbinding_key ok = {.vm = old_v.vm, .proto = b->proto};
 		struct hs_rbinding orv;
@@ -317,7 +310,7 @@ int hs_binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t po
 	struct hs_binding v, a;
 	int rc;
 
-	if (bpf_map_lookup_elem(m->bindings, &k, &v) || (!port && ip_zero(&v.vm)))
+	if (bpf_map_lookup_elem(m->bindings, &k, &v) || (!port && hs_ip_is_zero(&v.vm)))
 		return -ENOENT;
 	rk.vm = v.vm;
 	rk.port = v.vm_port ? v.vm_port : k.port;
@@ -342,7 +335,7 @@ int hs_binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t po
 		hs_map_each(m->bindings, sizeof(struct hs_binding_key), sizeof(struct hs_binding),
 			    scan_ports, &s);
 		if (!s.found) {
-			if (ip_zero(&a.vm))
+			if (hs_ip_is_zero(&a.vm))
 				return bpf_map_delete_elem(m->bindings, &ak) ? hs_neg_errno() : 0;
 			a.flags &= ~HS_BIND_F_PORTS;
 			return put(m->bindings, &ak, &a);
@@ -353,11 +346,11 @@ int hs_binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t po
 
 int hs_vm_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs_vm *v)
 {
-	if (ip_zero(addr))
+	if (hs_ip_is_zero(addr))
 		return -EINVAL;
-	if (v->kind == HS_VM_LOCAL
-		    ? !v->ifindex
-		    : (v->kind != HS_VM_REMOTE && v->kind != HS_VM_FORWARD) || ip_zero(&v->host))
+	if (v->kind == HS_VM_LOCAL ? !v->ifindex
+				   : (v->kind != HS_VM_REMOTE && v->kind != HS_VM_FORWARD) ||
+					     hs_ip_is_zero(&v->host))
 		return -EINVAL;
 	return put(m->vms, addr, v);
 }
@@ -374,7 +367,7 @@ int hs_vm_del(const struct hs_maps *m, const struct hs_ip *addr)
 
 int hs_peer_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs_peer *p)
 {
-	if (ip_zero(addr))
+	if (hs_ip_is_zero(addr))
 		return -EINVAL;
 	return put(m->peers, addr, p);
 }

@@ -11,8 +11,22 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bpf/hs_abi.h"
+
+static inline bool hs_ip_eq(const struct hs_ip *a, const struct hs_ip *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* All zero: "no address" in every map value and record. */
+static inline bool hs_ip_is_zero(const struct hs_ip *ip)
+{
+	static const struct hs_ip zero;
+
+	return hs_ip_eq(ip, &zero);
+}
 
 struct hs_maps {
 	int node_config;

@@ -17,13 +17,7 @@ VM4=10.1.0.5 VM6=fd01::5
 say "building three sites (A, B, C), a router and a client in namespaces ($P-*)"
 topo_up A B C
 vm_up vm1 A $VM4 $VM6 02:00:00:00:01:05
-vm="[vm web]
-address = $VM4
-address6 = $VM6
-mac = 02:00:00:00:01:05
-ifname = vm1h
-entry = $(underlay A)
-id = 5"
+vm=$(vm_section web 5 $VM4 $VM6 02:00:00:00:01:05 A vm1)
 for n in A B C; do
 	agent_conf $n "$vm"
 	agent_start $n || { sed 's/^/   /' "$T/agent-$n.log"; exit 1; }

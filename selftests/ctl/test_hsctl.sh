@@ -56,36 +56,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- test framework ----
-
-nfail=0
-cname=
-why=
-
-begin() {
-	cname=$1
-	why=
-}
-
-# Records a failure; the first one names the FAIL line, all are shown.
-bad() {
-	local msg
-
-	msg=$(printf '%s' "$*" | tr -s '\n\t ' '   ' | cut -c1-400)
-	echo "#   $cname: $msg"
-	[ -n "$why" ] || why=$msg
-}
-
-end() {
-	if [ -z "$why" ]; then
-		echo "PASS $cname"
-	else
-		echo "FAIL $cname: $why"
-		nfail=$((nfail + 1))
-	fi
-}
-
-first_line() { head -n 1 <<<"$1"; }
+# ---- test framework: begin/bad/end, ok, jcheck ----
 
 # hs ARGS...: runs hsctl on our etcd; sets rc, out (stdout), err (stderr).
 hs() {
@@ -94,11 +65,8 @@ hs() {
 	out=$(<"$T/out")
 	err=$(<"$T/err")
 }
-
-ok() {
-	hs "$@"
-	[ "$rc" -eq 0 ] || bad "'$*': exit status $rc, expected 0 ($(first_line "$err"))"
-}
+# shellcheck source=../cli.sh
+source "$(dirname "$0")/../cli.sh"
 
 # refused N REGEX ARGS...: exit status N and stderr matching REGEX.
 refused() {
@@ -109,16 +77,6 @@ refused() {
 	[ "$rc" -eq "$n" ] || bad "'$*': exit status $rc, expected $n ($(first_line "$err"))"
 	grep -Eq -- "$re" <<<"$err" ||
 		bad "'$*': stderr does not match /$re/: '$(first_line "$err")'"
-}
-
-# jcheck WHAT EXPR: $out parses as JSON (d) and the Python EXPR holds.
-jcheck() {
-	if ! python3 -c '
-import json, sys, time
-d = json.loads(sys.stdin.read())
-sys.exit(0 if eval("(" + sys.argv[1] + ")") else 1)' "$2" <<<"$out" 2>"$T/pyerr"; then
-		bad "$1 (${2}): $(tail -n 1 "$T/pyerr") $(tr '\n' ' ' <<<"$out" | cut -c1-300)"
-	fi
 }
 
 # jget EXPR: prints a Python expression over the JSON in $out.

@@ -270,7 +270,8 @@ state_vm() {
 	done
 }
 
-# vm_section NAME ID ADDR ADDR6 MAC ENTRY: the agent's [vm] section (maps mode)
+# vm_section NAME ID ADDR ADDR6 MAC ENTRY VMNS: the agent's [vm] section for
+# the VM namespace VMNS (its port VMNSh), primary binding at front-end ENTRY
 vm_section() {
 	printf '[vm %s]\naddress = %s\naddress6 = %s\nmac = %s\nifname = %sh\nentry = %s\nid = %s\n' \
 		"$1" "$3" "$4" "$5" "$7" "$(underlay "$6")" "$2"

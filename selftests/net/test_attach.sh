@@ -346,13 +346,7 @@ stop_servers
 ip netns del $P-vm1
 wait_ms 5000 eval '! nsx A ip link show vm1h >/dev/null 2>&1' || log "vm1h did not go away"
 up0_id=$(st A up0 program_id)
-vm_web="[vm web]
-address = $VM4
-address6 = $VM6
-mac = $VMMAC
-ifname = vm1h
-entry = $(underlay A)
-id = 5"
+vm_web=$(vm_section web 5 $VM4 $VM6 $VMMAC A vm1)
 vm_db="[vm db]
 address = $DB4
 mac = $DBMAC

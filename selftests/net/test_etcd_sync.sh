@@ -11,47 +11,25 @@ source "$(dirname "$0")/lib.sh"
 hs_require etcd_sync
 command -v etcd >/dev/null && command -v etcdctl >/dev/null ||
 	skip_all etcd_sync "etcd or etcdctl is not installed (etcd-server, etcd-client)"
-VM4=10.1.0.5 VM6=fd01::5 VMMAC=02:00:00:00:01:05 TAPMAC=fe:00:00:00:01:05
-PORT=$((22000 + $$ % 1000)) PEER=$((23000 + $$ % 1000))
+VM4=10.1.0.5 VM6=fd01::5 VMMAC=02:00:00:00:01:05
+HS_STATE=etcd # agent_conf writes etcd-mode configurations
 
 topo_up A B
-vm_up vm1 A $VM4 $VM6 $VMMAC
-# the VM's port carries libvirt's tap form of the VM's MAC: the agent finds
-# it by MAC (etcd knows the VM's MAC, not the host's interface names)
-nsx A ip link set vm1h address $TAPMAC
-nsx vm1 ip neigh replace 169.254.0.1 lladdr $TAPMAC dev eth0 nud permanent
-nsx vm1 ip neigh replace fe80::1 lladdr $TAPMAC dev eth0 nud permanent
-
-bg rt etcd --name hs --data-dir "$T/etcd" --listen-client-urls "http://0.0.0.0:$PORT" \
-	--advertise-client-urls "http://10.0.1.254:$PORT" \
-	--listen-peer-urls "http://127.0.0.1:$PEER" \
-	--initial-advertise-peer-urls "http://127.0.0.1:$PEER" \
-	--initial-cluster "hs=http://127.0.0.1:$PEER" > "$T/etcd.log" 2>&1
-ectl() { nsx rt etcdctl --endpoints "http://127.0.0.1:$PORT" "$@"; }
-wait_for 20 ectl endpoint health >/dev/null 2>&1 || { fail setup "etcd did not start: $(tail -3 "$T/etcd.log")"; exit 1; }
-
-# the cluster state, written by the operator's tool
-HSCTL=$top/build/ctl/hsctl
-hsctl() { nsx rt "$HSCTL" --endpoints "http://127.0.0.1:$PORT" "$@"; }
-hsctl site add s1 >/dev/null
-for h in a b; do
-	i=$(site_no ${h^^})
-	hsctl host add $h --site s1 --underlay4 10.0.$i.1 --underlay6 fd00:$i::1 --vni 42 \
-		--mtu 1500 --roles frontend,host >/dev/null || { fail setup "hsctl host add $h"; exit 1; }
-done
+vm_up vm1 A $VM4 $VM6 $VMMAC # its port carries the fe: tap form of VMMAC
+# etcd with site s1 and hosts a, b; then the state, written with hsctl
+etcd_up || { fail setup "etcd did not start: $(tail -3 "$T/etcd.log")"; exit 1; }
+ectl() { nsx rt etcdctl --endpoints "http://127.0.0.1:$HS_ETCD_PORT" "$@"; }
 hsctl vm add web --id 5 --address $VM4 --address6 $VM6 --mac $VMMAC --host a --entry a >/dev/null &&
 	hsctl binding add 203.0.113.1 --vm web --frontend a >/dev/null &&
 	hsctl binding add 2001:db8:f::1 --vm web --frontend a >/dev/null ||
 	{ fail setup "hsctl vm/binding add"; exit 1; }
 
 for n in A B; do
-	printf '[node]\nname = %s\nuplink = up0\n[agent]\nlog_level = info\nnexthop_refresh = 5\n[etcd]\nendpoints = http://10.0.%s.254:%s\n' \
-		"${n,,}" "$(site_no $n)" "$PORT" > "$T/$n.conf"
+	agent_conf $n
 	agent_start $n || { fail setup "agent on $n"; exit 1; }
 done
 
-kind_is() { [ "$(vm_kind "$1" "$2")" = "$3" ]; }
-if wait_for 10 kind_is A $VM4 local && wait_for 10 kind_is B $VM4 remote &&
+if wait_for 10 is_kind A $VM4 local && wait_for 10 is_kind B $VM4 remote &&
 	hsl A binding list | grep -q "^203.0.113.1 -> $VM4" &&
 	hsl B peer list | grep -q "10.0.1.1"; then
 	pass etcd_state_applied
@@ -78,7 +56,7 @@ ip -n $P-A link set vm1h netns $P-B
 nsx B ip link set vm1h up
 t0=$(date +%s%N)
 hsctl vm move web --to b --forward-for 60 >/dev/null || fail etcd_move "hsctl vm move refused"
-if wait_for 10 kind_is A $VM4 forward && wait_for 10 kind_is B $VM4 local; then
+if wait_for 10 is_kind A $VM4 forward && wait_for 10 is_kind B $VM4 local; then
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	stream_advances "$T/s" 6400 10 && pass "etcd_move (etcd write to the last node's maps: <= $ms ms)" ||
 		fail etcd_move "stream stalled after the move ($(cat "$T/s"))"
@@ -90,7 +68,7 @@ fi
 ectl put /heliostat/vms/bad '{"v":1,"name":"bad","id":"x"}' >/dev/null
 ectl put /heliostat/vms/next '{"v":99,"name":"next"}' >/dev/null
 sleep 1
-if stream_advances "$T/s" 3200 5 && kind_is A $VM4 forward && kind_is B $VM4 local &&
+if stream_advances "$T/s" 3200 5 && is_kind A $VM4 forward && is_kind B $VM4 local &&
 	grep -q "vms/bad" "$T/agent-A.log" && grep -q "vms/next" "$T/agent-B.log"; then
 	pass etcd_invalid_skipped
 else
@@ -99,7 +77,7 @@ fi
 
 # restart b's agent mid-stream: it reads everything again and carries on
 agent_stop B
-agent_start B && stream_advances "$T/s" 6400 10 && kind_is B $VM4 local &&
+agent_start B && stream_advances "$T/s" 6400 10 && is_kind B $VM4 local &&
 	pass etcd_agent_restart || fail etcd_agent_restart "after restarting b's agent: $(vm_kind B $VM4)"
 
 kill "$C"

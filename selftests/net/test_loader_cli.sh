@@ -38,34 +38,7 @@ cleanup() { rm -rf "$PIN" "$T"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- test framework ----
-
-nfail=0
-cname=
-why=
-
-begin() {
-	cname=$1
-	why=
-}
-
-# Records a failure; the first one names the FAIL line, all are shown.
-bad() {
-	local msg
-
-	msg=$(printf '%s' "$*" | tr -s '\n\t ' '   ' | cut -c1-400)
-	echo "#   $cname: $msg"
-	[ -n "$why" ] || why=$msg
-}
-
-end() {
-	if [ -z "$why" ]; then
-		echo "PASS $cname"
-	else
-		echo "FAIL $cname: $why"
-		nfail=$((nfail + 1))
-	fi
-}
+# ---- test framework: begin/bad/end, ok, jcheck ----
 
 # hs ARGS...: runs hs-loader on our pin; sets rc, out (stdout), err (stderr).
 hs() {
@@ -74,14 +47,8 @@ hs() {
 	out=$(<"$T/out")
 	err=$(<"$T/err")
 }
-
-first_line() { head -n 1 <<<"$1"; }
-
-# ok ARGS...: runs and expects status 0.
-ok() {
-	hs "$@"
-	[ "$rc" -eq 0 ] || bad "'$*': exit status $rc, expected 0 ($(first_line "$err"))"
-}
+# shellcheck source=../cli.sh
+source "$(dirname "$0")/../cli.sh"
 
 want_rc() { # N WHAT
 	[ "$rc" -eq "$1" ] || bad "$2: exit status $rc, expected $1 ($(first_line "$err"))"
@@ -97,16 +64,6 @@ want_line() { # LINE WHAT: stdout has exactly this line
 
 no_line() { # REGEX WHAT: no stdout line matches
 	! grep -Eq -- "$1" <<<"$out" || bad "$2: unexpected line /$1/ in: $(tr '\n' '|' <<<"$out")"
-}
-
-# jcheck WHAT EXPR: $out parses as JSON (d) and the Python EXPR holds.
-jcheck() {
-	if ! python3 -c '
-import json, sys
-d = json.loads(sys.stdin.read())
-sys.exit(0 if eval("(" + sys.argv[1] + ")") else 1)' "$2" <<<"$out" 2>"$T/pyerr"; then
-		bad "$1 (${2}): $(tail -n 1 "$T/pyerr")$(tr '\n' ' ' <<<"$out" | cut -c1-300)"
-	fi
 }
 
 # Every row of "binding list --json" as one sorted line.

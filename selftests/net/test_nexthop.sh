@@ -16,13 +16,7 @@ for n in A B; do
 	nsx $n ip -6 neigh del fd00:$i::fe dev up0
 done
 vm_up vm1 B $VM4 $VM6 02:00:00:00:01:05
-vm="[vm web]
-address = $VM4
-address6 = $VM6
-mac = 02:00:00:00:01:05
-ifname = vm1h
-entry = $(underlay A)
-id = 5
+vm="$(vm_section web 5 $VM4 $VM6 02:00:00:00:01:05 A vm1)
 [agent]
 nexthop_refresh = 1"
 for n in A B; do

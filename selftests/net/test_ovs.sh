@@ -17,13 +17,7 @@ VM4=10.1.0.5 VM6=fd01::5
 
 topo_up A B
 vm_up vm1 A $VM4 $VM6 02:00:00:00:01:05
-vm="[vm web]
-address = $VM4
-address6 = $VM6
-mac = 02:00:00:00:01:05
-ifname = vm1h
-entry = $(underlay A)
-id = 5"
+vm=$(vm_section web 5 $VM4 $VM6 02:00:00:00:01:05 A vm1)
 for n in A B; do
 	agent_conf $n "$vm"
 	agent_start $n || { fail setup "agent on $n"; exit 1; }

@@ -69,13 +69,7 @@ IPERF_RATE=${HS_IPERF_RATE:-}
 
 topo_up A B
 vm_up vm1 B $VM4 $VM6 $VMMAC
-vms="[vm web]
-address = $VM4
-address6 = $VM6
-mac = $VMMAC
-ifname = vm1h
-entry = $(underlay A)
-id = 5"
+vms=$(vm_section web 5 $VM4 $VM6 $VMMAC A vm1)
 for n in A B; do
 	agent_conf $n "$vms"
 	agent_start $n || { fail setup "agent on $n"; exit 1; }

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034 # (the variables are for the scripts that source this)
+# What the namespace benchmarks (net_rate.sh, bench_tcp_ovs.sh) share: the
+# addressing of the client -> front-end -> host -> VM path and the helpers
+# that build it. Source after setting P (the namespace prefix) and here.
+
+build=${BUILD:-$(dirname "$here")/build}
+LOADER=$build/loader/hs-loader
+
+SRC=198.51.100.10     # the client
+FE_UP=198.51.100.1    # the front-end, client side
+FE_UL=10.0.2.1        # the front-end, underlay side
+HOST=10.0.2.2         # the VM's host
+PUB=203.0.113.10      # the public address
+VM=10.200.0.5
+VM_MAC=52:54:00:00:00:05
+GW=169.254.0.1        # the VM's gateway
+VNI=42
+
+nsx() { local ns=$1; shift; nsenter --net=/run/netns/$P-$ns "$@"; }
+mac_of() { ip -n $P-$1 -br link show dev "$2" | awk '{print $3}'; }
+has_xdp() { ip -n $P-$1 link show dev "$2" 2>/dev/null | grep -q ' xdp'; }
+
+netns() { # ns
+	ip netns add $P-$1 || return 1
+	nsx $1 ip link set lo up
+	# no IPv6: its router and listener messages would reach the counters
+	nsx $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+}
+
+# veth NS1 IF1 NS2 IF2 [GRO]: software checksums and no TSO (XDP programs
+# see finished packets); GRO (default on) gives the NAPI that redirected
+# frames need where no XDP program runs
+veth() {
+	ip link add $2 netns $P-$1 type veth peer name $4 netns $P-$3 || return 1
+	nsx $1 ethtool -K $2 tx off tso off gro "${5:-on}" >/dev/null 2>&1
+	nsx $3 ethtool -K $4 tx off tso off gro "${5:-on}" >/dev/null 2>&1
+	nsx $1 ip link set $2 up && nsx $3 ip link set $4 up
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
