@@ -153,6 +153,26 @@ static int replace_single(struct xdp_multiprog *mp, int ifindex, int new_fd)
 	return 0;
 }
 
+/* bpf_fib_lookup() answers "forwarding disabled" unless the node forwards:
+ * every uplink attach (command or agent) turns it on. */
+static void set_forwarding(void)
+{
+	static const char *const knobs[] = {"/proc/sys/net/ipv4/ip_forward",
+					    "/proc/sys/net/ipv6/conf/all/forwarding"};
+
+	for (size_t i = 0; i < HS_ARRAY_SIZE(knobs); i++) {
+		FILE *f = fopen(knobs[i], "w");
+		bool ok = f && fputs("1\n", f) >= 0;
+
+		/* fclose flushes: its result counts too, and it runs once */
+		if (f && fclose(f))
+			ok = false;
+		if (!ok)
+			hs_warn("cannot enable %s (bpf_fib_lookup needs forwarding on): %s",
+				knobs[i], strerror(errno));
+	}
+}
+
 int hs_attach(struct hs_progs *p, enum hs_role role, int ifindex, enum hs_xdp_mode mode, bool force)
 {
 	int fd = role == HS_ROLE_UPLINK ? bpf_program__fd(p->up->progs.xdp_uplink)
@@ -160,6 +180,9 @@ int hs_attach(struct hs_progs *p, enum hs_role role, int ifindex, enum hs_xdp_mo
 	struct xdp_multiprog *mp = get_mp(ifindex);
 	struct xdp_program *x, *old = NULL;
 	int rc, old_role;
+
+	if (role == HS_ROLE_UPLINK)
+		set_forwarding();
 
 	if (mp && xdp_multiprog__is_legacy(mp)) {
 		struct xdp_program *main = xdp_multiprog__main_prog(mp);
