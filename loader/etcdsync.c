@@ -139,21 +139,14 @@ static const struct hs_schema_vm *find_vm(const struct snapshot *s, const char *
 	return NULL;
 }
 
-static bool ip_set(const struct hs_ip *ip)
-{
-	static const struct hs_ip zero;
-
-	return memcmp(ip, &zero, sizeof(zero)) != 0;
-}
-
 /* The underlay address of h this node can reach: IPv4 when both have one. */
 static const struct hs_ip *reach(const struct hs_schema_host *me, const struct hs_schema_host *h)
 {
 	if (!h)
 		return NULL;
-	if (ip_set(&me->underlay4) && ip_set(&h->underlay4))
+	if (!hs_ip_is_zero(&me->underlay4) && !hs_ip_is_zero(&h->underlay4))
 		return &h->underlay4;
-	if (ip_set(&me->underlay6) && ip_set(&h->underlay6))
+	if (!hs_ip_is_zero(&me->underlay6) && !hs_ip_is_zero(&h->underlay6))
 		return &h->underlay6;
 	return NULL;
 }
@@ -174,9 +167,12 @@ static void apply_config(struct agent *a, const struct hs_schema_host *me)
 		hs_err("etcd: cannot write node_config");
 }
 
+/* A set of map keys: filled, sorted once, then searched (the desired
+ * entries, against which every entry present is checked). */
 struct keyset {
 	void *keys;
 	size_t n, cap, size;
+	bool incomplete; /* an add failed: nothing may be deleted on its word */
 };
 
 static int keyset_add(struct keyset *k, const void *key)
@@ -185,8 +181,10 @@ static int keyset_add(struct keyset *k, const void *key)
 		size_t cap = k->cap ? k->cap * 2 : 64;
 		void *p = realloc(k->keys, cap * k->size);
 
-		if (!p)
+		if (!p) {
+			k->incomplete = true;
 			return -ENOMEM;
+		}
 		k->keys = p;
 		k->cap = cap;
 	}
@@ -194,12 +192,39 @@ static int keyset_add(struct keyset *k, const void *key)
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b, void *size)
+{
+	return memcmp(a, b, *(size_t *)size);
+}
+
+static void keyset_sort(struct keyset *k)
+{
+	qsort_r(k->keys, k->n, k->size, key_cmp, &k->size);
+}
+
+/* k must be sorted */
 static bool keyset_has(const struct keyset *k, const void *key)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (!memcmp((const char *)k->keys + i * k->size, key, k->size))
+	size_t lo = 0, hi = k->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp((const char *)k->keys + mid * k->size, key, k->size);
+
+		if (!c)
 			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
+}
+
+/* Entries present but not wanted; none when the wanted set is incomplete. */
+static bool unwanted(const struct keyset *want, const void *key)
+{
+	return !want->incomplete && !keyset_has(want, key);
 }
 
 static int collect_key(const void *key, const void *value, void *arg)
@@ -224,7 +249,7 @@ static void apply_peers(struct agent *a, const struct snapshot *s, const struct 
 		for (int f = 0; f < 2; f++) {
 			struct hs_peer p = {.host_id = i + 1};
 
-			if (!ip_set(addr[f]))
+			if (hs_ip_is_zero(addr[f]))
 				continue;
 			if (hs_peer_put(&a->m, addr[f], &p) == 0)
 				keyset_add(&want, addr[f]);
@@ -232,11 +257,12 @@ static void apply_peers(struct agent *a, const struct snapshot *s, const struct 
 				c->peers[c->npeers++] = *addr[f];
 		}
 	}
+	keyset_sort(&want);
 	hs_map_each(a->m.peers, sizeof(struct hs_ip), sizeof(struct hs_peer), collect_key, &have);
 	for (size_t i = 0; i < have.n; i++) {
 		const struct hs_ip *k = (const struct hs_ip *)have.keys + i;
 
-		if (!keyset_has(&want, k))
+		if (unwanted(&want, k))
 			hs_peer_del(&a->m, k);
 	}
 	free(want.keys);
@@ -264,7 +290,7 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 			   (uint64_t)now < v->forward_until;
 
 		for (int f = 0; f < 2; f++)
-			if (ip_set(addr[f]))
+			if (!hs_ip_is_zero(addr[f]))
 				keyset_add(&want, addr[f]);
 		if (here) {
 			struct vm_conf *vc;
@@ -279,8 +305,8 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 			snprintf(vc->name, sizeof(vc->name), "%s", v->name);
 			vc->addr[0] = v->address;
 			vc->addr[1] = v->address6;
-			vc->has[0] = ip_set(&v->address);
-			vc->has[1] = ip_set(&v->address6);
+			vc->has[0] = !hs_ip_is_zero(&v->address);
+			vc->has[1] = !hs_ip_is_zero(&v->address6);
 			memcpy(vc->mac, v->mac, 6);
 			if (entry)
 				vc->entry = *entry;
@@ -299,7 +325,7 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 					  .vm_id = v->id};
 			struct hs_vm old;
 
-			if (!ip_set(addr[f]))
+			if (hs_ip_is_zero(addr[f]))
 				continue;
 			memcpy(e.mac, v->mac, 6);
 			if (entry)
@@ -312,11 +338,12 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 		}
 	}
 	/* entries of VMs etcd no longer knows */
+	keyset_sort(&want);
 	hs_map_each(a->m.vms, sizeof(struct hs_ip), sizeof(struct hs_vm), collect_key, &have);
 	for (size_t i = 0; i < have.n; i++) {
 		const struct hs_ip *k = (const struct hs_ip *)have.keys + i;
 
-		if (!keyset_has(&want, k) && !hs_vm_del(&a->m, k))
+		if (unwanted(&want, k) && !hs_vm_del(&a->m, k))
 			hs_info("etcd: vm %s removed", hs_format_ip(k->b, buf, sizeof(buf)));
 	}
 	free(want.keys);
@@ -327,7 +354,7 @@ static int collect_binding(const void *key, const void *value, void *arg)
 {
 	const struct hs_binding *b = value;
 
-	return ip_set(&b->vm) ? keyset_add(arg, key) : 0; /* markers follow */
+	return !hs_ip_is_zero(&b->vm) ? keyset_add(arg, key) : 0; /* markers follow */
 }
 
 static void apply_bindings(struct agent *a, const struct snapshot *s,
@@ -348,7 +375,7 @@ static void apply_bindings(struct agent *a, const struct snapshot *s,
 
 		if (strcmp(b->frontend, me->name))
 			continue;
-		if (!v || !ip_set(v4 ? &v->address : &v->address6)) {
+		if (!v || hs_ip_is_zero(v4 ? &v->address : &v->address6)) {
 			hs_warn("etcd: binding %s: VM '%s' unknown or without an IPv%d address",
 				hs_format_ip(b->pub.b, buf, sizeof(buf)), b->vm, v4 ? 4 : 6);
 			a->sync->invalid++;
@@ -361,12 +388,13 @@ static void apply_bindings(struct agent *a, const struct snapshot *s,
 		else /* conflicting with another binding of the VM: logged */
 			a->sync->invalid++;
 	}
+	keyset_sort(&want);
 	hs_map_each(a->m.bindings, sizeof(struct hs_binding_key), sizeof(struct hs_binding),
 		    collect_binding, &have);
 	for (size_t i = 0; i < have.n; i++) {
 		const struct hs_binding_key *k = (const struct hs_binding_key *)have.keys + i;
 
-		if (!keyset_has(&want, k))
+		if (unwanted(&want, k))
 			hs_binding_del(&a->m, &k->pub, ntohs(k->port), k->proto);
 	}
 	free(want.keys);
@@ -407,12 +435,27 @@ static int resync(struct agent *a)
 		hs_warn("etcd: no host '%s' under %shosts/: the maps stay as they are",
 			a->conf->node_name, a->conf->etcd_prefix);
 	} else {
+		struct agent_conf *c = a->conf;
+		struct hs_ip old_peers[AGENT_MAX_PEERS];
+		int old_npeers = c->npeers, old_nvms = c->nvms;
+		struct vm_conf *old_vms = malloc(sizeof(c->vms));
+
+		memcpy(old_peers, c->peers, sizeof(old_peers));
+		if (old_vms)
+			memcpy(old_vms, c->vms, sizeof(c->vms));
 		apply_config(a, me);
 		apply_peers(a, &s, me);
 		apply_vms(a, &s, me);
 		apply_bindings(a, &s, me);
-		agent_nl_dump(a); /* ports of VMs that just became ours */
-		agent_keep_nexthops(a);
+		/* the link dump and the route queries only when their inputs
+		 * changed: most changes are other VMs' moves */
+		if (!old_vms || c->nvms != old_nvms ||
+		    memcmp(old_vms, c->vms, c->nvms * sizeof(c->vms[0])))
+			agent_nl_dump(a); /* ports of VMs that just became ours */
+		if (c->npeers != old_npeers ||
+		    memcmp(old_peers, c->peers, c->npeers * sizeof(old_peers[0])))
+			agent_keep_nexthops(a);
+		free(old_vms);
 	}
 	y->applied = s.revision;
 	y->applies++;
@@ -474,7 +517,8 @@ int hs_sync_start(struct agent *a)
 	list = strdup(c->etcd_endpoints);
 	for (tok = list ? strtok_r(list, " ,", &save) : NULL;
 	     tok && y->n_endpoints < HS_ARRAY_SIZE(y->endpoints); tok = strtok_r(NULL, " ,", &save))
-		y->endpoints[y->n_endpoints++] = strdup(tok);
+		if ((y->endpoints[y->n_endpoints] = strdup(tok)))
+			y->n_endpoints++;
 	free(list);
 	o.endpoints = (const char *const *)y->endpoints;
 	o.n_endpoints = y->n_endpoints;
