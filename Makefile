@@ -15,6 +15,7 @@ sub-%:
 sub-bpf: sub-lib
 sub-loader sub-selftests sub-bench: sub-lib sub-bpf
 sub-ctl: sub-lib
+sub-migrated: sub-lib sub-bpf
 
 deps:
 	@scripts/deps.sh

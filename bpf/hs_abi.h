@@ -90,6 +90,9 @@ enum hs_vm_kind {
 	HS_VM_LOCAL = 1, /* on this host, behind ifindex */
 	HS_VM_REMOTE = 2, /* on host `host` */
 	HS_VM_FORWARD = 3, /* just moved to `host`: forward, flagged */
+	HS_VM_INCOMING = 4, /* migrating here from `host`, behind ifindex: still
+			     * REMOTE, but packets `host` forwards (flagged) and
+			     * what the VM sends on ifindex are local */
 };
 
 struct hs_vm {

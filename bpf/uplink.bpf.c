@@ -120,7 +120,9 @@ static __noinline int handle_vxlan(struct xdp_md *ctx, struct pkt *p,
 
 	vm = bpf_map_lookup_elem(&vms, &q->dst);
 	if (vm) {
-		if (vm->kind == HS_VM_LOCAL) {
+		/* an arriving VM takes what its old host forwards; the rest
+		 * still goes to that host until the VM runs here */
+		if (vm->kind == HS_VM_LOCAL || (fwd && vm->kind == HS_VM_INCOMING)) {
 			if (!fwd && !bpf_map_lookup_elem(&vms, &q->src))
 				learn_flow(q, &outer_src, vm->vm_id);
 			if (strip_outer(ctx, q, base) || mss_clamp(ctx, q, cfg))

@@ -112,7 +112,9 @@ int xdp_vmside(struct xdp_md *ctx)
 		return verdict(XDP_PASS, HS_R_PASS_NOT_OURS);
 
 	vm = bpf_map_lookup_elem(&vms, &p->src);
-	if (!vm || vm->kind != HS_VM_LOCAL || vm->ifindex != ctx->ingress_ifindex)
+	/* INCOMING: resumed here before its entry says LOCAL */
+	if (!vm || (vm->kind != HS_VM_LOCAL && vm->kind != HS_VM_INCOMING) ||
+	    vm->ifindex != ctx->ingress_ifindex)
 		return verdict(XDP_DROP, HS_R_DROP_SPOOF);
 
 	peer = bpf_map_lookup_elem(&vms, &p->dst);

@@ -2,7 +2,8 @@
 /*
  * hsctl: the operator's command for heliostat's cluster state in etcd
  * (docs/schema.md): sites, hosts, VMs and public bindings, with reference
- * checks at write time, and which node agents are alive and caught up.
+ * checks at write time, migration requests and their progress, and which
+ * node agents are alive and caught up.
  * See docs/hsctl.8. Exit status: 0 done, 1 refused or etcd failed, 2 bad
  * arguments (then nothing was sent to etcd).
  */
@@ -40,6 +41,10 @@ static const char usage_text[] =
 	"Public bindings:\n"
 	"  binding add PUBLIC --vm NAME --frontend HOST [--proto tcp|udp --port N [--vm-port N]]\n"
 	"  binding list | binding show|del PUBLIC [--proto tcp|udp --port N]\n"
+	"Migrations:\n"
+	"  migrate VM --to HOST [--reason TEXT] [--follow] [--timeout SECONDS]\n"
+	"  migration list | migration show VM | migration follow VM [--timeout SECONDS]\n"
+	"  migration cancel VM\n"
 	"Agents:\n"
 	"  status\n"
 	"\n"
@@ -85,8 +90,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
-	{"site", ctl_cmd_site},	      {"host", ctl_cmd_host},	  {"vm", ctl_cmd_vm},
-	{"binding", ctl_cmd_binding}, {"status", ctl_cmd_status},
+	{"site", ctl_cmd_site},		  {"host", ctl_cmd_host},     {"vm", ctl_cmd_vm},
+	{"binding", ctl_cmd_binding},	  {"status", ctl_cmd_status}, {"migrate", ctl_cmd_migrate},
+	{"migration", ctl_cmd_migration},
 };
 
 int main(int argc, char **argv)

@@ -102,6 +102,11 @@ const struct ctl_rec *ctl_snap_find(const struct ctl_snap *s, enum hs_schema_kin
 				    const char *name);
 /* The record under key, readable or not; NULL if absent. */
 const struct ctl_rec *ctl_snap_key(const struct ctl_snap *s, const char *key);
+/* The readable record of host name, which must have role (HS_SCHEMA_ROLE_*);
+ * NULL after logging why not: "<what>: host '<name>' does not exist", cannot
+ * be read, or lacks the role. */
+const struct ctl_rec *ctl_need_host(const struct ctl_snap *s, const char *what, const char *name,
+				    uint32_t role);
 
 /*
  * Who refers to the record kind/name (a site, a host or a VM): "host fra-1,
@@ -141,6 +146,12 @@ int ctl_txn_run(struct ctl_txn *t, const char *what, bool *ok, int64_t *revision
 
 /* A migration in a final state (done, failed, cancelled) is history. */
 bool ctl_mig_final(enum hs_schema_mig_state state);
+/* Per cent of the guest's memory copied (100 once done), or -1 without
+ * numbers (migrate.c). */
+int ctl_mig_percent(const struct hs_schema_migration *m);
+/* "95% copied, 100.0 MiB of 2.0 GiB left, dirty 50.0 MiB/s, expected
+ * downtime 120 ms", or "-" without numbers (migrate.c). */
+const char *ctl_mig_progress_text(const struct hs_schema_migration *m, char *buf, size_t len);
 
 /* ---- output (store.c, records.c) ---- */
 
@@ -168,8 +179,11 @@ int ctl_cmd_host(int argc, char **argv);
 int ctl_cmd_vm(int argc, char **argv);
 int ctl_cmd_binding(int argc, char **argv);
 int ctl_cmd_status(int argc, char **argv);
+int ctl_cmd_migrate(int argc, char **argv);
+int ctl_cmd_migration(int argc, char **argv);
 
-/* list, show, del are the same for sites, hosts and VMs (records.c). */
+/* list, show, del are the same for sites, hosts and VMs (records.c); list
+ * serves bindings and migrations too. */
 int ctl_list(enum hs_schema_kind kind, int argc, char **argv, const char *usage);
 int ctl_show(enum hs_schema_kind kind, int argc, char **argv, const char *usage);
 /* Prints one record (--json or field lines) and frees it; CTL_OK/CTL_ERR. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl/hsctl.h"
 #include "lib/err.h"
@@ -58,6 +59,10 @@ static void print_header(enum hs_schema_kind kind)
 	case HS_SCHEMA_BINDING:
 		printf("%-24s %-5s %5s %-16s %7s %s\n", "PUBLIC", "PROTO", "PORT", "VM", "VM-PORT",
 		       "FRONTEND");
+		break;
+	case HS_SCHEMA_MIGRATION:
+		printf("%-16s %-14s %-14s %-10s %4s %-20s %s\n", "VM", "FROM", "TO", "STATE",
+		       "DONE", "UPDATED", "REASON");
 		break;
 	default:
 		break;
@@ -111,6 +116,24 @@ static void print_row(const struct ctl_rec *rec)
 		else
 			printf("%7s ", "-");
 		printf("%s\n", bd->frontend);
+		break;
+	}
+	case HS_SCHEMA_MIGRATION: {
+		const struct hs_schema_migration *mg = &rec->r.migration;
+		time_t t = (time_t)mg->updated;
+		int pct = ctl_mig_percent(mg);
+		char when[32] = "-";
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%-16s %-14s %-14s %-10s ", mg->vm, mg->from, mg->to,
+		       hs_schema_mig_state_name(mg->state));
+		if (pct >= 0)
+			printf("%3d%% ", pct);
+		else
+			printf("%4s ", "-");
+		printf("%-20s %s\n", when, or_dash(mg->reason));
 		break;
 	}
 	default:

@@ -117,6 +117,31 @@ const struct ctl_rec *ctl_snap_key(const struct ctl_snap *s, const char *key)
 	return NULL;
 }
 
+const struct ctl_rec *ctl_need_host(const struct ctl_snap *s, const char *what, const char *name,
+				    uint32_t role)
+{
+	char key[HS_SCHEMA_KEY_MAX], roles[32];
+	const struct ctl_rec *h = NULL;
+
+	if (!hs_schema_key_host(ctl.prefix, name, key, sizeof(key)))
+		h = ctl_snap_key(s, key);
+	if (!h) {
+		hs_err("%s: host '%s' does not exist (hsctl host add)", what, name);
+		return NULL;
+	}
+	if (!h->ok) {
+		hs_err("%s: host %s cannot be read (see above)", what, name);
+		return NULL;
+	}
+	if (!(h->r.host.roles & role)) {
+		hs_err("%s: host %s has roles %s, not %s", what, name,
+		       ctl_roles_text(h->r.host.roles, roles, sizeof(roles)),
+		       role == HS_SCHEMA_ROLE_HOST ? "host" : "frontend");
+		return NULL;
+	}
+	return h;
+}
+
 /* ---- references ---- */
 
 struct refs {
@@ -344,6 +369,9 @@ struct json_object *ctl_rec_json(const struct ctl_rec *rec)
 		break;
 	case HS_SCHEMA_BINDING:
 		rc = hs_schema_encode_binding(&rec->r.binding, &s);
+		break;
+	case HS_SCHEMA_MIGRATION:
+		rc = hs_schema_encode_migration(&rec->r.migration, &s);
 		break;
 	case HS_SCHEMA_AGENT:
 		rc = hs_schema_encode_agent(&rec->r.agent, &s);

@@ -373,7 +373,7 @@ static void write_local(struct agent *a, const struct vm_conf *vm, int ifindex,
 			const uint8_t *link_mac, const char *name)
 {
 	for (int f = 0; f < 2; f++) {
-		struct hs_vm v = {.kind = HS_VM_LOCAL,
+		struct hs_vm v = {.kind = vm->incoming ? HS_VM_INCOMING : HS_VM_LOCAL,
 				  .ifindex = ifindex,
 				  .epoch = 1,
 				  .vm_id = vm->id,
@@ -384,6 +384,8 @@ static void write_local(struct agent *a, const struct vm_conf *vm, int ifindex,
 
 		if (!vm->has[f])
 			continue;
+		if (vm->incoming)
+			v.host = vm->from;
 		memcpy(v.mac, vm->mac, 6);
 		if (link_mac)
 			memcpy(v.gw_mac, link_mac, 6);
@@ -401,8 +403,9 @@ static void write_local(struct agent *a, const struct vm_conf *vm, int ifindex,
 			continue;
 		}
 		a->st.entries_written++;
-		hs_info("vm %s: %s is local behind %s (ifindex %d)", vm->name,
-			hs_format_ip(vm->addr[f].b, buf, sizeof(buf)), name, ifindex);
+		hs_info("vm %s: %s is %s behind %s (ifindex %d)", vm->name,
+			hs_format_ip(vm->addr[f].b, buf, sizeof(buf)),
+			vm->incoming ? "arriving (incoming migration)" : "local", name, ifindex);
 	}
 }
 
@@ -418,7 +421,7 @@ static int collect_local(const void *key, const void *value, void *arg)
 	struct del_ctx *d = arg;
 	char name[IF_NAMESIZE];
 
-	if (v->kind != HS_VM_LOCAL)
+	if (v->kind != HS_VM_LOCAL && v->kind != HS_VM_INCOMING)
 		return 0;
 	if (d->ifindex >= 0 ? (int)v->ifindex != d->ifindex
 			    : if_indextoname(v->ifindex, name) != NULL)
@@ -443,11 +446,15 @@ void agent_drop_local(struct agent *a, int ifindex, const char *why)
 
 			/* the control plane may have re-pointed it since the
 			 * walk (a forwarding pointer after a move): keep that */
-			if (hs_vm_get(&a->m, &d.keys[i], &now) || now.kind != HS_VM_LOCAL ||
+			if (hs_vm_get(&a->m, &d.keys[i], &now) ||
+			    (now.kind != HS_VM_LOCAL && now.kind != HS_VM_INCOMING) ||
 			    (ifindex >= 0 && (int)now.ifindex != ifindex))
 				continue;
 			if (hs_vm_del(&a->m, &d.keys[i]))
 				continue;
+			/* etcd mode: what the VM is now (REMOTE, after a
+			 * failed incoming migration) comes from the next read */
+			hs_sync_mark_dirty(a);
 			a->st.entries_removed++;
 			hs_info("vm %s: location removed (%s)",
 				hs_format_ip(d.keys[i].b, buf, sizeof(buf)), why);

@@ -25,6 +25,8 @@ struct vm_conf {
 	char ifname[IF_NAMESIZE];
 	struct hs_ip entry;
 	uint32_t id;
+	bool incoming; /* migrating here (etcd mode): INCOMING, not LOCAL */
+	struct hs_ip from; /* incoming: the source host's underlay address */
 };
 
 struct agent_conf {
@@ -78,6 +80,7 @@ void agent_drop_local(struct agent *a, int ifindex, const char *why);
 /* etcdsync.c: 0 or -errno */
 int hs_sync_start(struct agent *a);
 int hs_sync_fd(const struct agent *a);
+void hs_sync_mark_dirty(struct agent *a);
 void hs_sync_dispatch(struct agent *a);
 void hs_sync_tick(struct agent *a);
 void hs_sync_stop(struct agent *a);

@@ -60,6 +60,8 @@ struct snapshot {
 	size_t nvms;
 	struct hs_schema_binding *bindings;
 	size_t nbindings;
+	struct hs_schema_migration *migs;
+	size_t nmigs;
 	int64_t revision;
 };
 
@@ -68,6 +70,7 @@ static void snapshot_free(struct snapshot *s)
 	free(s->hosts);
 	free(s->vms);
 	free(s->bindings);
+	free(s->migs);
 }
 
 static int snapshot_read(struct agent *a, struct snapshot *s)
@@ -86,7 +89,8 @@ static int snapshot_read(struct agent *a, struct snapshot *s)
 	s->hosts = calloc(kvs.n + 1, sizeof(*s->hosts));
 	s->vms = calloc(kvs.n + 1, sizeof(*s->vms));
 	s->bindings = calloc(kvs.n + 1, sizeof(*s->bindings));
-	if (!s->hosts || !s->vms || !s->bindings) {
+	s->migs = calloc(kvs.n + 1, sizeof(*s->migs));
+	if (!s->hosts || !s->vms || !s->bindings || !s->migs) {
 		hs_etcd_kvs_free(&kvs);
 		snapshot_free(s);
 		return -ENOMEM;
@@ -113,7 +117,12 @@ static int snapshot_read(struct agent *a, struct snapshot *s)
 						     &s->bindings[s->nbindings], why, sizeof(why));
 			s->nbindings += !rc;
 			break;
-		default: /* sites, images, migrations, agents...: not the data plane's */
+		case HS_SCHEMA_MIGRATION:
+			rc = hs_schema_parse_migration(kv->key, kv->value, kv->value_len,
+						       &s->migs[s->nmigs], why, sizeof(why));
+			s->nmigs += !rc;
+			break;
+		default: /* sites, images, agents...: not the data plane's */
 			break;
 		}
 		if (rc) /* the parser logged why */
@@ -136,6 +145,18 @@ static const struct hs_schema_vm *find_vm(const struct snapshot *s, const char *
 	for (size_t i = 0; i < s->nvms; i++)
 		if (!strcmp(s->vms[i].name, name))
 			return &s->vms[i];
+	return NULL;
+}
+
+/* The VM's migration while it is not final and past pending, else NULL. */
+static const struct hs_schema_migration *active_mig(const struct snapshot *s, const char *vm)
+{
+	for (size_t i = 0; i < s->nmigs; i++)
+		if (!strcmp(s->migs[i].vm, vm))
+			return s->migs[i].state == HS_SCHEMA_MIG_RUNNING ||
+					       s->migs[i].state == HS_SCHEMA_MIG_SWITCHOVER
+				       ? &s->migs[i]
+				       : NULL;
 	return NULL;
 }
 
@@ -285,14 +306,30 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 		const struct hs_ip *addr[2] = {&v->address, &v->address6};
 		const struct hs_ip *host = reach(me, find_host(s, v->host));
 		const struct hs_ip *entry = reach(me, find_host(s, v->entry));
+		const struct hs_schema_migration *mig = active_mig(s, v->name);
 		bool here = !strcmp(v->host, me->name);
 		bool fwd = !here && !strcmp(v->forward_from, me->name) &&
 			   (uint64_t)now < v->forward_until;
+		/* migrating here: its port (the paused destination QEMU's tap)
+		 * is found by MAC and becomes INCOMING until the record says
+		 * the VM runs here */
+		bool incoming =
+			!here && mig && !strcmp(mig->to, me->name) && !strcmp(mig->from, v->host);
+		const struct hs_ip *to = mig ? reach(me, find_host(s, mig->to)) : NULL;
+
+		/* paused here at switchover: migrated already wrote the
+		 * pointer; keep it whatever happens to the port */
+		if (here && mig && mig->state == HS_SCHEMA_MIG_SWITCHOVER &&
+		    !strcmp(mig->from, me->name) && to) {
+			here = false;
+			fwd = true;
+			host = to;
+		}
 
 		for (int f = 0; f < 2; f++)
 			if (!hs_ip_is_zero(addr[f]))
 				keyset_add(&want, addr[f]);
-		if (here) {
+		if (here || (incoming && host)) {
 			struct vm_conf *vc;
 
 			if (c->nvms == AGENT_MAX_VMS) {
@@ -311,7 +348,12 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 			if (entry)
 				vc->entry = *entry;
 			vc->id = v->id;
-			continue; /* local once its port is seen */
+			if (!incoming)
+				continue; /* local once its port is seen */
+			/* INCOMING once its port is seen; REMOTE to the
+			 * source until then */
+			vc->incoming = true;
+			vc->from = *host;
 		}
 		if (!host) {
 			hs_warn("etcd: vm %s: host '%s' unknown or unreachable from here", v->name,
@@ -327,6 +369,9 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 
 			if (hs_ip_is_zero(addr[f]))
 				continue;
+			if (incoming && !hs_vm_get(&a->m, addr[f], &old) &&
+			    old.kind == HS_VM_INCOMING && hs_ip_eq(&old.host, host))
+				continue; /* its port is here already */
 			memcpy(e.mac, v->mac, 6);
 			if (entry)
 				e.entry = *entry;
@@ -485,6 +530,7 @@ static void on_event(struct hs_etcd_watch *w, const struct hs_etcd_watch_event *
 	case HS_SCHEMA_HOST:
 	case HS_SCHEMA_VM:
 	case HS_SCHEMA_BINDING:
+	case HS_SCHEMA_MIGRATION: /* incoming VMs, pointers at switchover */
 		a->sync->dirty = true;
 		break;
 	default:
@@ -538,6 +584,12 @@ int hs_sync_start(struct agent *a)
 		c->etcd_prefix);
 	hs_sync_tick(a); /* first read now; retried every second until it works */
 	return 0;
+}
+
+void hs_sync_mark_dirty(struct agent *a)
+{
+	if (a->sync)
+		a->sync->dirty = true;
 }
 
 int hs_sync_fd(const struct agent *a)

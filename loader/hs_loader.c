@@ -593,10 +593,11 @@ static int cmd_binding(int argc, char **argv)
 
 static const char *kind_name(uint32_t k)
 {
-	return k == HS_VM_LOCAL	    ? "local"
-	       : k == HS_VM_REMOTE  ? "remote"
-	       : k == HS_VM_FORWARD ? "forward"
-				    : "?";
+	return k == HS_VM_LOCAL	     ? "local"
+	       : k == HS_VM_REMOTE   ? "remote"
+	       : k == HS_VM_FORWARD  ? "forward"
+	       : k == HS_VM_INCOMING ? "incoming"
+				     : "?";
 }
 
 static int vm_row(const void *key, const void *value, void *arg)

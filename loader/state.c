@@ -348,10 +348,23 @@ int hs_vm_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs
 {
 	if (hs_ip_is_zero(addr))
 		return -EINVAL;
-	if (v->kind == HS_VM_LOCAL ? !v->ifindex
-				   : (v->kind != HS_VM_REMOTE && v->kind != HS_VM_FORWARD) ||
-					     hs_ip_is_zero(&v->host))
+	switch (v->kind) {
+	case HS_VM_LOCAL:
+		if (!v->ifindex)
+			return -EINVAL;
+		break;
+	case HS_VM_INCOMING: /* behind ifindex, still running at host */
+		if (!v->ifindex || hs_ip_is_zero(&v->host))
+			return -EINVAL;
+		break;
+	case HS_VM_REMOTE:
+	case HS_VM_FORWARD:
+		if (hs_ip_is_zero(&v->host))
+			return -EINVAL;
+		break;
+	default:
 		return -EINVAL;
+	}
 	return put(m->vms, addr, v);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Installs the Debian packages heliostat needs to build, test and run its
-# demo. Idempotent: when everything is present it only checks and exits.
+# demo, and the user and group libvirt's QEMU driver needs. Idempotent:
+# when everything is present it only checks and exits.
 # Usage: scripts/deps.sh [--check]   (--check: list what is missing, exit 1 if any)
 set -eu
 
@@ -16,7 +17,19 @@ pkgs=(
 	openvswitch-switch etcd-server etcd-client
 	# test guest (selftests/vm, scripts/mkguest.sh)
 	qemu-system-x86 busybox-static cpio
+	# libvirt sites and live migration (selftests/vm/libvirt.sh)
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
 )
+
+# libvirt's QEMU driver resolves its compiled-in user and group
+# (libvirt-qemu, kvm) before it reads qemu.conf, and will not start
+# without them; only libvirt-daemon-system and udev would create them.
+ids_missing() { ! getent group kvm >/dev/null || ! getent passwd libvirt-qemu >/dev/null; }
+add_ids() {
+	getent group kvm >/dev/null || groupadd -r kvm
+	getent passwd libvirt-qemu >/dev/null ||
+		useradd -r -g kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+}
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -24,17 +37,22 @@ for p in "${pkgs[@]}"; do
 done
 
 if [ "${1:-}" = --check ]; then
-	[ ${#missing[@]} -eq 0 ] && exit 0
-	echo "missing packages: ${missing[*]}"
-	exit 1
+	rc=0
+	[ ${#missing[@]} -eq 0 ] || { echo "missing packages: ${missing[*]}"; rc=1; }
+	ids_missing && { echo "missing: user libvirt-qemu or group kvm"; rc=1; }
+	exit $rc
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && ! ids_missing && exit 0
 
-echo "installing: ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "scripts/deps.sh: need root to install packages" >&2
 	exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get -o DPkg::Lock::Timeout=600 update -q
-apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 update -q
+	apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+fi
+ids_missing && { echo "adding user libvirt-qemu, group kvm"; add_ids; }
+exit 0

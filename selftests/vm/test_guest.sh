@@ -4,15 +4,22 @@
 # virtio-net NIC on a tap in a namespace this test creates, and serves:
 #  - guest_boot: "HS-GUEST-READY" on the serial console (boot time printed)
 #  - guest_echo: TCP echo on port 7 returns the bytes sent
+#  - guest_echo_many: 64 connections open at once, each echoed
+#  - guest_echo6: the same over IPv6 (hs.ip6, hs.gw6)
 #  - guest_http: GET / returns 200 and a page with the guest's boot id
 #  - guest_status: GET /cgi-bin/status returns uptime and the same boot id
+#  - guest_gwmac: the status shows the gateways' permanent neighbour
+#    entries from hs.gwmac (the tap's MAC, libvirt style fe:...)
 # SKIP (exit 77) when QEMU, busybox or the kernel package is unavailable.
+# shellcheck disable=SC2016 # single-quoted scripts for bash -c
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 P=hsvm$$
 NS=$P
 TAP=${P}t
 HOST4=10.1.0.1 GUEST4=10.1.0.5 GUESTMAC=02:00:00:00:01:05
+HOST6=fd01::1 GUEST6=fd01::5
+TAPMAC=fe:${GUESTMAC#*:}
 BOOT_TIMEOUT=${HS_GUEST_BOOT_TIMEOUT:-60}
 T=$(mktemp -d /tmp/$P.XXXX)
 QPID=
@@ -54,7 +61,9 @@ KERNEL=$top/build/guest/vmlinuz INITRD=$top/build/guest/initrd.gz
 ip netns add "$NS" || { fail guest_setup "ip netns add $NS"; exit 1; }
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" ip tuntap add dev "$TAP" mode tap || { fail guest_setup "tap"; exit 1; }
+ip netns exec "$NS" ip link set "$TAP" address "$TAPMAC"
 ip netns exec "$NS" ip addr add $HOST4/24 dev "$TAP"
+ip netns exec "$NS" ip addr add $HOST6/64 dev "$TAP" nodad
 ip netns exec "$NS" ip link set "$TAP" up
 
 SERIAL=$T/serial.log
@@ -64,7 +73,7 @@ start=$(date +%s%N)
 ip netns exec "$NS" qemu-system-x86_64 -accel tcg -m 96M -smp 1 \
 	-nographic -no-reboot -nodefaults -serial "file:$SERIAL" -monitor none \
 	-kernel "$KERNEL" -initrd "$INITRD" \
-	-append "console=ttyS0 panic=-1 quiet hs.ip=$GUEST4/24 hs.gw=$HOST4 hs.name=$P" \
+	-append "console=ttyS0 panic=-1 quiet hs.ip=$GUEST4/24 hs.gw=$HOST4 hs.gwmac=$TAPMAC hs.ip6=$GUEST6/64 hs.gw6=$HOST6 hs.name=$P" \
 	-netdev tap,id=n0,ifname="$TAP",script=no,downscript=no \
 	-device virtio-net-pci,netdev=n0,mac=$GUESTMAC,romfile= \
 	</dev/null >"$T/qemu.out" 2>&1 &
@@ -112,6 +121,30 @@ for i in 1 2; do
 done
 [ $echo_ok -eq 1 ] && pass guest_echo
 
+# many at once: every connection is opened and held before any sends, so
+# they are all open together; each gets its own line back
+got=$(in_ns bash -c 'for i in $(seq 64); do
+	( exec 3<>/dev/tcp/$0/7 || exit 1
+	  sleep 1
+	  printf "m%s\n" $i >&3
+	  IFS= read -r -t 5 line <&3 && [ "$line" = "m$i" ] && echo ok ) &
+	done; wait' $GUEST4 2>&1 | grep -c '^ok$')
+if [ "$got" -eq 64 ]; then
+	pass guest_echo_many
+else
+	fail guest_echo_many "$got of 64 concurrent connections echoed"
+fi
+
+msg="hs-echo6-$$-$RANDOM"
+got=$(in_ns bash -c 'exec 3<>/dev/tcp/$0/7 || exit 1
+	printf "%s\n" "$1" >&3
+	IFS= read -r -t 5 line <&3 && printf "%s" "$line"' $GUEST6 "$msg" 2>&1)
+if [ "$got" = "$msg" ]; then
+	pass guest_echo6
+else
+	fail guest_echo6 "sent '$msg' to $GUEST6, got '$got'"
+fi
+
 # http_get PATH: prints the whole response (status line, headers, body)
 http_get() {
 	in_ns bash -c 'exec 3<>/dev/tcp/$0/80 || exit 1
@@ -136,6 +169,13 @@ if [[ "$status" == "HTTP/1."?" 200"* ]] && grep -q "^boot_id $boot_id\$" <<<"$re
 	log "status: $(echo "$resp" | grep -E '^(uptime|boot_id)' | tr '\n' ' ')"
 else
 	fail guest_status "status '$status', body: $(echo "$resp" | tail -n +2 | tr '\n' ' ' | cut -c1-200)"
+fi
+
+if grep -q "^neigh $HOST4 dev eth0 lladdr $TAPMAC PERMANENT" <<<"$resp" &&
+   grep -q "^neigh $HOST6 dev eth0 lladdr $TAPMAC PERMANENT" <<<"$resp"; then
+	pass guest_gwmac
+else
+	fail guest_gwmac "no permanent entries for $HOST4 and $HOST6: $(grep '^neigh' <<<"$resp" | tr '\n' ' ')"
 fi
 
 [ $nfail -eq 0 ]
