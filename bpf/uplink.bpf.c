@@ -120,9 +120,11 @@ static __noinline int handle_vxlan(struct xdp_md *ctx, struct pkt *p,
 
 	vm = bpf_map_lookup_elem(&vms, &q->dst);
 	if (vm) {
-		/* an arriving VM takes what its old host forwards; the rest
+		/* an arriving VM takes what its old host sends: forwarded
+		 * (flagged), or DNATed there once it holds a pointer; the rest
 		 * still goes to that host until the VM runs here */
-		if (vm->kind == HS_VM_LOCAL || (fwd && vm->kind == HS_VM_INCOMING)) {
+		if (vm->kind == HS_VM_LOCAL ||
+		    (vm->kind == HS_VM_INCOMING && (fwd || ip_eq(&outer_src, &vm->host)))) {
 			if (!fwd && !bpf_map_lookup_elem(&vms, &q->src))
 				learn_flow(q, &outer_src, vm->vm_id);
 			if (strip_outer(ctx, q, base) || mss_clamp(ctx, q, cfg))

@@ -41,6 +41,7 @@ static const hs_cfg_keys known_keys = {
 	"migration.postcopy_after",
 	"migration.forwarding_pointer",
 	"migration.forward_seconds",
+	"migration.record_on_resume",
 	"migration.progress_ms",
 	"migration.timeout",
 	"migrated.control",

@@ -320,7 +320,8 @@ int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, 
 		m = find(d, name);
 		pthread_mutex_unlock(&d->lock);
 		if (!m) {
-			arrived(d, name);
+			if (d->c.record_on_resume)
+				arrived(d, name);
 			return 0;
 		}
 	}
@@ -346,8 +347,9 @@ int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, 
 		atomic_store(&m->phase, MIGD_SWITCHED);
 		pthread_mutex_unlock(&d->lock);
 		hs_info("migration %s: paused here (%s); forwarding to the destination", name,
-			detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY ? "post-copy"
-								      : "stop-and-copy");
+			detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY || m->postcopy_started
+				? "post-copy"
+				: "stop-and-copy");
 		if (d->c.handover_port) {
 			int n = migd_ho_send(d, &job);
 
@@ -634,7 +636,8 @@ static void write_progress(struct migd *d, struct migd_mig *m)
 	if (!m->downtime_set && d->c.downtime_ms &&
 	    !virDomainMigrateSetMaxDowntime(m->dom, d->c.downtime_ms, 0))
 		m->downtime_set = true;
-	if (d->c.postcopy_after && !m->postcopy_started && iter >= d->c.postcopy_after &&
+	/* iteration N runs while N - 1 passes are complete */
+	if (d->c.postcopy_after && !m->postcopy_started && iter > d->c.postcopy_after &&
 	    atomic_load(&m->phase) == MIGD_RUNNING) {
 		if (virDomainMigrateStartPostCopy(m->dom, 0) == 0) {
 			m->postcopy_started = true;

@@ -40,6 +40,7 @@ struct migd_conf {
 	bool auto_converge;
 	uint32_t postcopy_after; /* start post-copy after N passes; 0: never */
 	bool handover_pointer; /* forwarding pointer at switchover (bench: off) */
+	bool record_on_resume; /* destination writes vms/<vm> on RESUMED (bench: off) */
 	uint32_t forward_s; /* how long the old host keeps the pointer */
 	uint32_t progress_ms;
 	uint32_t timeout_s; /* a migration running longer is cancelled; 0: none */

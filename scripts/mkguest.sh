@@ -223,6 +223,35 @@ echo "uptime $(cut -d' ' -f1 /proc/uptime)"
 EOF
 chmod 755 "$root/www/cgi-bin/status"
 
+# /cgi-bin/dirty?start[=MB] rewrites an MB-sized (default 24) tmpfs file in
+# a loop, so memory is dirtied faster than a capped migration copies it;
+# /cgi-bin/dirty?stop ends that. For the migration tests (post-copy,
+# auto-converge).
+cat >"$root/www/cgi-bin/dirty" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+case "$QUERY_STRING" in
+stop)
+	[ -f /tmp/dirty.pid ] && kill "$(cat /tmp/dirty.pid)"
+	rm -f /tmp/dirty.pid /tmp/dirty.img
+	echo stopped
+	;;
+start*)
+	mb=${QUERY_STRING#start}; mb=${mb#=}; mb=${mb:-24}
+	case $mb in *[!0-9]*) echo "bad size"; exit 0 ;; esac
+	[ -f /tmp/dirty.pid ] && kill -0 "$(cat /tmp/dirty.pid)" 2>/dev/null && { echo running; exit 0; }
+	setsid sh -c "echo \$\$ >/tmp/dirty.pid; while :; do dd if=/dev/zero of=/tmp/dirty.img bs=1M count=$mb conv=notrunc 2>/dev/null; done" \
+		</dev/null >/dev/null 2>&1 &
+	echo "started $mb MiB"
+	;;
+*)
+	echo "usage: dirty?start[=MB] | dirty?stop"
+	;;
+esac
+EOF
+chmod 755 "$root/www/cgi-bin/dirty"
+
 # Services are respawned by busybox init; ready.sh reports once they listen.
 # Echo: busybox-static has no tcpsvd or inetd, but its nc with two or more
 # -l accepts forever and forks a /bin/cat per connection; the count of -l

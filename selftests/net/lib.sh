@@ -67,7 +67,13 @@ hs_cleanup() {
 	for pid in "${HS_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
 	for pid in "${HS_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns"; done
-	rm -rf /sys/fs/bpf/$P-* "$T"
+	rm -rf /sys/fs/bpf/$P-*
+	# HS_KEEP_LOGS=DIR: the run's logs and configuration survive it
+	if [ -n "${HS_KEEP_LOGS:-}" ]; then
+		mkdir -p "$HS_KEEP_LOGS" && cp -r "$T"/*.log "$T"/*.conf "$T"/*.out "$HS_KEEP_LOGS"/ 2>/dev/null
+		cp -r "$T"/lv-*/log "$HS_KEEP_LOGS"/ 2>/dev/null
+	fi
+	rm -rf "$T"
 }
 trap hs_cleanup EXIT
 

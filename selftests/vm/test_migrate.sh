@@ -24,89 +24,18 @@
 # SKIP (77) without libvirt, QEMU or etcd.
 source "$(dirname "$0")/../net/lib.sh"
 source "$(dirname "$0")/libvirt.sh"
-HS_STATE=etcd
-MIGRATED=$top/build/migrated/migrated
+source "$(dirname "$0")/mig_lib.sh"
 
-hs_require migrate
-lv_require migrate
-command -v etcd >/dev/null || skip_all migrate "etcd is not installed (etcd-server)"
-[ -x "$MIGRATED" ] || skip_all migrate "build/migrated/migrated is not built"
-
-VM4=10.1.0.5 VM6=fd01::5 VMMAC=52:54:00:00:01:05
-TAPMAC=fe:54:00:00:01:05
-
-topo_up A B
-etcd_up || { fail setup "etcd"; exit 1; }
-for n in A B; do
-	agent_conf $n
-	agent_start $n || { fail setup "agent on $n"; exit 1; }
-done
-state_vm web 5 $VM4 $VM6 $VMMAC A A || { fail setup "vm record"; exit 1; }
-state_binding A "$(pubaddr A)" web $VM4 5 || { fail setup "binding"; exit 1; }
-
-lv_site_up A A "$(underlay A)" && lv_site_up B B "$(underlay B)" || { fail setup "libvirtd"; exit 1; }
-
-# migrated_conf NODE [KEY=VALUE...]: the node's migrated configuration
-migrated_conf() {
-	local n=$1 kv
-	shift
-	{
-		printf '[node]\nname = %s\npin = %s\n' "${n,,}" "$(pin "$n")"
-		printf '[etcd]\nendpoints = http://10.0.%s.254:%s\n' "$(site_no "$n")" "$HS_ETCD_PORT"
-		printf '[libvirt]\nuri = %s\n' "$(lv_uri "$n")"
-		printf '[migrated]\ncontrol = %s/migrated-%s.sock\nlog_level = %s\n' "$T" "$n" \
-			"${HS_MIGRATED_LOG:-info}"
-		printf '[migration]\nprogress_ms = 500\n'
-		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
-	} > "$T/migrated-$n.conf"
-}
-migrated_start() {
-	local n=$1 before
-	before=$(grep -c "migrated: running" "$T/migrated-$n.log" 2>/dev/null)
-	nsenter --net=/run/netns/$P-$n "$MIGRATED" --config "$T/migrated-$n.conf" \
-		>> "$T/migrated-$n.log" 2>&1 &
-	eval "MIGD_$n=$!"
-	HS_PIDS+=($!)
-	wait_for 10 eval '[ "$(grep -c "migrated: running" "$T/migrated-$n.log")" -gt "${before:-0}" ]'
-}
-migrated_stop() {
-	local pid
-	eval "pid=\$MIGD_$1"
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-for n in A B; do
-	migrated_conf $n
-	migrated_start $n || { fail setup "migrated on $n"; sed 's/^/#   /' "$T/migrated-$n.log"; exit 1; }
-done
-
-cmd="hs.ip=$VM4/32 hs.gw=169.254.0.1 hs.gwmac=$TAPMAC hs.ip6=$VM6/128 hs.gw6=fe80::1 hs.gw6mac=$TAPMAC hs.name=web"
-lv_domain_xml web $VMMAC "$cmd" > "$T/web.xml"
-lv_define_start A "$T/web.xml" || { fail setup "define/start"; exit 1; }
-lv_wait_ready A web 90 || { fail setup "guest did not boot"; tail -5 "$(lv_serial A web)"; exit 1; }
-wait_for 10 is_kind A $VM4 local || { fail setup "A did not make the VM local: $(vm_kind A $VM4)"; exit 1; }
-
-# the guest's status page, through the data plane (public address at A)
-boot_id() { nsx cl curl -s -m 5 "http://$(pubaddr A)/cgi-bin/status" | awk '$1 == "boot_id" {print $2}'; }
+mig_require migrate
+mig_up A B || { fail setup "sites, agents, migrated, guest"; exit 1; }
 BOOT=$(boot_id)
 [ -n "$BOOT" ] || { fail setup "no status page at $(pubaddr A)"; exit 1; }
 log "guest up at A, boot id $BOOT"
 
-nsenter --net=/run/netns/$P-cl "$STREAM" client "$(pubaddr A)" 7 --rate 1000 --size 64 \
-	--status "$T/stream.st" > "$T/stream.out" 2>&1 &
-CLIENT=$!
-HS_PIDS+=($CLIENT)
-stream_advances "$T/stream.st" 32000 20 || { fail setup "the stream does not flow"; cat "$T/stream.out"; exit 1; }
+client_start "$T/stream.out"
+stream_advances "$T/stream.out.st" 32000 20 || { fail setup "the stream does not flow"; cat "$T/stream.out"; exit 1; }
 
-record() { hsctl --json migration show web 2>/dev/null; }
-field() { record | jq -r ".$1 // empty"; }
-vm_field() { hsctl --json vm show web 2>/dev/null | jq -r ".$1 // empty"; }
-domstate() { lv_virsh "$1" domstate web 2>/dev/null | head -1; }
 
-# migrate TO: hsctl migrate --follow; 0 when done
-migrate() {
-	hsctl migrate web --to "${1,,}" --follow --timeout 180 > "$T/follow-$1.out" 2>&1
-}
 
 # diag WHY: what the nodes' maps and counters say, once
 diag() {
@@ -120,12 +49,12 @@ diag() {
 		echo "# $n links:"; ip -n $P-$n -br link | sed 's/^/#   /'
 		echo "# $n xdp:"; hsl $n status 2>&1 | sed 's/^/#   /'
 	done
-	echo "# client:"; sed 's/^/#   /' "$T/stream.out"; cat "$T/stream.st"
+	echo "# client:"; sed 's/^/#   /' "$T/stream.out"; cat "$T/stream.out.st"
 }
 downtimes=()
 check_moved() { # FROM TO EPOCH
 	local from=$1 to=$2 epoch=$3 ok=1 why=""
-	[ "$(field state)" = done ] || { ok=0; why+="state $(field state) ($(field reason)); "; }
+	mig_state_is done || { ok=0; why+="state $(mig_field state) ($(mig_field reason)); "; }
 	[ "$(domstate "$to")" = running ] || { ok=0; why+="not running at $to; "; }
 	lv_virsh "$from" dominfo web >/dev/null 2>&1 && { ok=0; why+="still defined at $from; "; }
 	[ "$(vm_field host)" = "${to,,}" ] || { ok=0; why+="vms/web host $(vm_field host); "; }
@@ -138,13 +67,13 @@ check_moved() { # FROM TO EPOCH
 
 # ---- A -> B ----
 mark=$(wc -l < "$T/migrated-A.log")
-if migrate B && check_moved A B 2; then
+if mig_to B "$T/follow-B.out" && check_moved A B 2; then
 	pass mig_ab
 else
 	fail mig_ab "$(tail -3 "$T/follow-B.out" | tr '\n' ' ')"
 	sed -n "$((mark + 1)),\$p" "$T/migrated-A.log" | sed 's/^/#   A: /' | tail -20
 fi
-d=$(sed -n "$((mark + 1)),\$p" "$T/migrated-A.log" | sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' | tail -1)
+d=$(mig_downtime A "$mark")
 downtimes+=("${d:-?}")
 # the pointer at A (forward_until is 30 s away) and the handed-over flow
 if [ "$(vm_kind A $VM4)" = forward ] &&
@@ -154,61 +83,112 @@ if [ "$(vm_kind A $VM4)" = forward ] &&
 else
 	fail mig_pointer "A: $(vm_kind A $VM4); B flows: $(hsl B flows list 2>/dev/null | head -3 | tr '\n' ' ')"
 fi
-stream_advances "$T/stream.st" 16000 20 || { fail mig_stream "no progress after A->B"; diag "after A->B"; }
+stream_advances "$T/stream.out.st" 16000 20 || { fail mig_stream "no progress after A->B"; diag "after A->B"; }
 
 # ---- refused requests ----
 out=$(hsctl migrate nosuchvm --to a 2>&1); rc=$?
-[ $rc -ne 0 ] && [ -z "$(hsctl --json migration show nosuchvm 2>/dev/null)" ] &&
+[ $rc -ne 0 ] && [ -z "$(hsctl migration show nosuchvm --json 2>/dev/null)" ] &&
 	pass mig_unknown || fail mig_unknown "rc $rc: $out"
 
 # ---- B -> A ----
 mark=$(wc -l < "$T/migrated-B.log")
-if migrate A && check_moved B A 3; then
+if mig_to A "$T/follow-A.out" && check_moved B A 3; then
 	pass mig_ba
 else
 	fail mig_ba "$(tail -3 "$T/follow-A.out" | tr '\n' ' ')"
 	sed -n "$((mark + 1)),\$p" "$T/migrated-B.log" | sed 's/^/#   B: /' | tail -20
 fi
-d=$(sed -n "$((mark + 1)),\$p" "$T/migrated-B.log" | sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' | tail -1)
+d=$(mig_downtime B "$mark")
 downtimes+=("${d:-?}")
-stream_advances "$T/stream.st" 16000 20 || fail mig_stream "no progress after B->A"
+stream_advances "$T/stream.out.st" 16000 20 || fail mig_stream "no progress after B->A"
 
 # ---- cancel: capped at 1 MiB/s, the 96 MB guest needs ~100 s ----
 migrated_stop A
 migrated_conf A bandwidth_mib=1
 migrated_start A || fail mig_cancel "migrated did not restart"
 hsctl migrate web --to b > /dev/null 2>&1
-wait_for 20 eval '[ "$(field state)" = running ]'
+wait_for 20 mig_state_is running
 busy=$(hsctl migrate web --to b 2>&1); rc=$?
 [ $rc -ne 0 ] && pass mig_busy || fail mig_busy "second request accepted: $busy"
 sleep 1
 cancel=$("$MIGRATED" --config "$T/migrated-A.conf" --cancel web 2>&1)
-if wait_for 30 eval '[ "$(field state)" = cancelled ]' && [ "$(domstate A)" = running ] &&
+if wait_for 30 mig_state_is cancelled && [ "$(domstate A)" = running ] &&
 	[ "$(vm_field host)" = a ] && is_kind A $VM4 local; then
 	pass mig_cancel
 else
-	fail mig_cancel "$cancel; state $(field state), A $(domstate A), kind $(vm_kind A $VM4)"
+	fail mig_cancel "$cancel; state $(mig_field state), A $(domstate A), kind $(vm_kind A $VM4)"
 fi
-stream_advances "$T/stream.st" 8000 20 || fail mig_stream "no progress after the cancel"
+stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after the cancel"
 
 # ---- the destination dies mid-migration ----
 hsctl migrate web --to b > /dev/null 2>&1
-wait_for 20 eval '[ "$(field state)" = running ]'
+wait_for 20 mig_state_is running
 sleep 1
 lv_site_kill B
-if wait_for 60 eval '[ "$(field state)" = failed ]' && [ "$(domstate A)" = running ] &&
+if wait_for 60 mig_state_is failed && [ "$(domstate A)" = running ] &&
 	[ "$(vm_field host)" = a ] && is_kind A $VM4 local; then
 	pass mig_dest_dies
-	log "recorded reason: $(field reason)"
+	log "recorded reason: $(mig_field reason)"
 else
-	fail mig_dest_dies "state $(field state) ($(field reason)), A $(domstate A), kind $(vm_kind A $VM4)"
+	fail mig_dest_dies "state $(mig_field state) ($(mig_field reason)), A $(domstate A), kind $(vm_kind A $VM4)"
 fi
-stream_advances "$T/stream.st" 8000 20 || fail mig_stream "no progress after the failed migration"
+stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after the failed migration"
+
+lv_site_up B B "$(underlay B)" || fail setup "B's libvirtd did not come back"
+
+# where the VM is now (per etcd), and the other node
+here() { vm_field host | tr a-z A-Z; }
+other() { [ "$(here)" = A ] && echo B || echo A; }
+dirty() { nsx cl curl -s -m 5 "http://$(pubaddr A)/cgi-bin/dirty?$1" > /dev/null; }
+
+# ---- migrated killed (SIGKILL) mid-migration, restarted ----
+src=$(here) dst=$(other)
+migrated_stop "$src"
+migrated_conf "$src" bandwidth_mib=8
+migrated_start "$src"
+hsctl migrate web --to "${dst,,}" > /dev/null 2>&1
+wait_for 20 mig_state_is running
+sleep 2
+migrated_stop "$src" KILL
+migrated_conf "$src"
+migrated_start "$src"
+if wait_for 90 eval 'mig_state_is done || mig_state_is failed'; then
+	at=$(vm_field host | tr a-z A-Z)
+	if [ "$(domstate "$at")" = running ] && wait_for 10 is_kind "$at" $VM4 local &&
+		! lv_virsh "$([ "$at" = A ] && echo B || echo A)" dominfo web > /dev/null 2>&1; then
+		pass mig_recover
+		log "after the restart: $(mig_field state) ($(mig_field reason)), VM at $at"
+	else
+		fail mig_recover "record $(mig_field state) says $at; domain there: $(domstate "$at")"
+	fi
+else
+	fail mig_recover "record stuck in $(mig_field state)"
+fi
+stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after the recovery"
+
+# ---- post-copy: the guest dirties 8 MiB over and over, faster than 16 MiB/s copies ----
+src=$(here) dst=$(other)
+migrated_stop "$src"
+migrated_conf "$src" bandwidth_mib=16 postcopy_after=1
+migrated_start "$src"
+dirty start=8
+mark=$(wc -l < "$T/migrated-$src.log")
+if mig_to "$dst" "$T/follow-pc.out" && check_moved "$src" "$dst" "$(($(vm_field epoch)))" &&
+	sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | grep -q "post-copy started"; then
+	pass mig_postcopy
+else
+	fail mig_postcopy "$(mig_field state) ($(mig_field reason))"
+	sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | tail -5 | sed 's/^/#   /'
+fi
+dirty stop
+migrated_stop "$src"
+migrated_conf "$src"
+migrated_start "$src"
+stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after post-copy"
 
 [ "$(boot_id)" = "$BOOT" ] && pass mig_boot_id || fail mig_boot_id "boot id changed: $(boot_id) != $BOOT"
 
-kill -TERM $CLIENT
-wait $CLIENT
+client_stop
 rc=$?
 res=$(tail -1 "$T/stream.out")
 log "client: $res"
