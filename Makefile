@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# heliostat: one make for everything. `make`, `make check`, `make demo`,
+# heliostat: one make for everything. `make`, `make check`, `make demo` (live
+# migration), `make demo-move` (network-only),
 # `make bench`, `make lint`, `make install` (DESTDIR, PREFIX). V=1 shows commands.
 
 SUBDIRS := lib bpf loader ctl migrated imaged sched selftests bench
@@ -33,6 +34,10 @@ demo: deps all
 	@scripts/bpffs.sh
 	@scripts/demo.sh
 
+demo-move: deps all
+	@scripts/bpffs.sh
+	@scripts/demo_move.sh
+
 LINT_SRCS = $(shell git ls-files '*.c' '*.h')
 lint:
 	@echo "  FORMAT   $(words $(LINT_SRCS)) files"
@@ -51,4 +56,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps check bench demo lint install clean
+.PHONY: all deps check bench demo demo-move lint install clean
