@@ -55,7 +55,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		way_conf "$w" || exit 1
 		to=$([ $at = A ] && echo B || echo A)
 		client_start "$T/c.out"
-		stream_advances "$T/c.out.st" 16000 20 || { echo "the stream does not flow"; exit 1; }
+		stream_advances "$T/c.out.st" 16000 20 || { echo "the stream does not flow"; mig_diag "new client" "$T/c.out"; exit 1; }
 		sleep 0.5
 		mark=$(wc -l < "$T/migrated-$at.log")
 		mig_to $to "$T/follow.out" || { echo "migration $at->$to failed:"; tail -3 "$T/follow.out"; exit 1; }

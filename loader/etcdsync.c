@@ -49,6 +49,7 @@ struct hs_sync {
 	int64_t lease;
 	time_t last_keepalive;
 	time_t started;
+	time_t expiry; /* earliest forward_until still ahead: read again then */
 	uint64_t invalid; /* records skipped */
 	uint64_t applies;
 };
@@ -301,6 +302,7 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 	char buf[64];
 
 	c->nvms = 0;
+	a->sync->expiry = 0;
 	for (size_t i = 0; i < s->nvms; i++) {
 		const struct hs_schema_vm *v = &s->vms[i];
 		const struct hs_ip *addr[2] = {&v->address, &v->address6};
@@ -310,6 +312,10 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 		bool here = !strcmp(v->host, me->name);
 		bool fwd = !here && !strcmp(v->forward_from, me->name) &&
 			   (uint64_t)now < v->forward_until;
+
+		/* the pointer becomes a plain REMOTE entry when it expires */
+		if (fwd && (!a->sync->expiry || (time_t)v->forward_until < a->sync->expiry))
+			a->sync->expiry = (time_t)v->forward_until;
 		/* migrating here: its port (the paused destination QEMU's tap)
 		 * is found by MAC and becomes INCOMING until the record says
 		 * the VM runs here */
@@ -619,6 +625,10 @@ void hs_sync_tick(struct agent *a)
 
 	if (!y)
 		return;
+	if (y->expiry && now >= y->expiry) {
+		y->expiry = 0;
+		y->dirty = true; /* a forwarding pointer expired */
+	}
 	/* after a read, watch from the revision after it; a watch that still
 	 * runs (-EBUSY) goes on by itself and its events mark us dirty again */
 	if (y->dirty && resync(a) == 0) {

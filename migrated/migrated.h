@@ -130,31 +130,8 @@ int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, 
 const struct hs_ip *migd_reach(const struct hs_schema_host *me, const struct hs_schema_host *h);
 int migd_read_host(struct migd *d, const char *name, struct hs_schema_host *out);
 
-/* handover.c: the wire format (network byte order) */
-#define MIGD_HO_MAGIC 0x48534648u /* "HSFH" */
-#define MIGD_HO_VERSION 1
-#define MIGD_HO_MAX_FLOWS 262144
+#include "migrated/wire.h"
 
-struct migd_ho_hdr {
-	uint32_t magic;
-	uint16_t version;
-	uint16_t reserved; /* 0 */
-	uint32_t vm_id;
-	uint32_t epoch; /* the VM record's epoch the source migrates from */
-	uint32_t count; /* flow records that follow */
-	char vm[HS_SCHEMA_NAME_MAX]; /* NUL-padded */
-} __attribute__((packed));
-
-struct migd_ho_flow {
-	struct hs_flow_key key;
-	struct hs_flow val;
-} __attribute__((packed));
-
-/* Checks a header read off the wire; 0 or -EINVAL with why filled. */
-int migd_ho_check_hdr(const struct migd_ho_hdr *h, char *why, size_t len);
-/* Checks one flow against the VM's addresses and id. */
-int migd_ho_check_flow(const struct migd_ho_flow *f, const struct hs_schema_vm *vm, char *why,
-		       size_t len);
 /* What the source sends, copied out of the migration's slot. */
 struct migd_ho_job {
 	char vm[HS_SCHEMA_NAME_MAX];

@@ -16,7 +16,7 @@ pkgs=(
 	iproute2 nftables iperf3 xdp-tools ethtool procps psmisc iputils-ping netcat-openbsd tcpdump jq
 	openvswitch-switch etcd-server etcd-client
 	# test guest (selftests/vm, scripts/mkguest.sh)
-	qemu-system-x86 busybox-static cpio
+	qemu-system-x86 busybox-static cpio curl
 	# libvirt sites and live migration (selftests/vm/libvirt.sh)
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
 )

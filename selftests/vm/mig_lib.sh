@@ -121,3 +121,18 @@ client_stop() {
 gap_of() { sed -n 's/.*longest_gap_ms=\([0-9.]*\).*/\1/p' "$1" | tail -1; }
 # mig_state_is STATE: the migration record is in STATE
 mig_state_is() { [ "$(mig_field state)" = "$1" ]; }
+
+# mig_diag WHY [CLIENTFILE]: what the nodes' maps and counters say, once
+mig_diag() {
+	[ -n "${DIAG_DONE:-}" ] && return
+	DIAG_DONE=1
+	echo "# --- diagnostics: $1"
+	for n in A B; do
+		echo "# $n vms:"; hsl $n vm list 2>&1 | sed 's/^/#   /'
+		echo "# $n flows:"; hsl $n flows list 2>&1 | head -5 | sed 's/^/#   /'
+		echo "# $n counters:"; hsl $n counters 2>&1 | sed 's/^/#   /'
+		echo "# $n links:"; ip -n $P-$n -br link | sed 's/^/#   /'
+		echo "# $n xdp:"; hsl $n status 2>&1 | sed 's/^/#   /'
+	done
+	echo "# client:"; [ -n "${2:-}" ] && sed 's/^/#   /' "$2" 2>/dev/null
+}

@@ -37,20 +37,6 @@ stream_advances "$T/stream.out.st" 32000 20 || { fail setup "the stream does not
 
 
 
-# diag WHY: what the nodes' maps and counters say, once
-diag() {
-	[ -n "$DIAG_DONE" ] && return
-	DIAG_DONE=1
-	echo "# --- diagnostics: $1"
-	for n in A B; do
-		echo "# $n vms:"; hsl $n vm list 2>&1 | sed 's/^/#   /'
-		echo "# $n flows:"; hsl $n flows list 2>&1 | head -5 | sed 's/^/#   /'
-		echo "# $n counters:"; hsl $n counters 2>&1 | sed 's/^/#   /'
-		echo "# $n links:"; ip -n $P-$n -br link | sed 's/^/#   /'
-		echo "# $n xdp:"; hsl $n status 2>&1 | sed 's/^/#   /'
-	done
-	echo "# client:"; sed 's/^/#   /' "$T/stream.out"; cat "$T/stream.out.st"
-}
 downtimes=()
 check_moved() { # FROM TO EPOCH
 	local from=$1 to=$2 epoch=$3 ok=1 why=""
@@ -83,7 +69,20 @@ if [ "$(vm_kind A $VM4)" = forward ] &&
 else
 	fail mig_pointer "A: $(vm_kind A $VM4); B flows: $(hsl B flows list 2>/dev/null | head -3 | tr '\n' ' ')"
 fi
-stream_advances "$T/stream.out.st" 16000 20 || { fail mig_stream "no progress after A->B"; diag "after A->B"; }
+stream_advances "$T/stream.out.st" 16000 20 || { fail mig_stream "no progress after A->B"; mig_diag "after A->B" "$T/stream.out"; }
+
+# ---- bad handovers: junk from a known host, anything from an unknown one ----
+st() { "$MIGRATED" --config "$T/migrated-$1.conf" --status | head -1; }
+before=$(st B)
+printf 'HSFHjunkjunkjunkjunk' | nsx A timeout 5 nc -q 2 "$(underlay B)" 7411 > /dev/null 2>&1
+head -c 88 /dev/zero | nsx rt timeout 5 nc -q 2 "$(underlay B)" 7411 > /dev/null 2>&1
+after=$(st B)
+if [[ "$after" == *"bad-requests 1"* ]] && [[ "$after" == *"refused 2"* ]] &&
+	[ "$(hsl B flows list 2>/dev/null | wc -l)" -le 2 ]; then
+	pass mig_handover_refused
+else
+	fail mig_handover_refused "before: $before; after: $after"
+fi
 
 # ---- refused requests ----
 out=$(hsctl migrate nosuchvm --to a 2>&1); rc=$?
