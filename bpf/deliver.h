@@ -57,13 +57,31 @@ static __always_inline int reject_too_big(struct xdp_md *ctx, struct pkt *p,
 	return verdict(XDP_TX, HS_R_TX_ICMP_TOOBIG);
 }
 
+/* To a local VM's port: Ethernet dst = mac, src = gw_mac. */
+static __always_inline int to_local_port(struct xdp_md *ctx, struct pkt *p, __u32 ifindex,
+					 const __u8 *mac, const __u8 *gw_mac, enum hs_reason r)
+{
+	if (strip_vlans(ctx, p) || set_eth(ctx, mac, gw_mac))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	count(r);
+	return bpf_redirect(ifindex, 0);
+}
+
 static __always_inline int to_local_vm(struct xdp_md *ctx, struct pkt *p, const struct hs_vm *vm,
 				       enum hs_reason r)
 {
-	if (strip_vlans(ctx, p) || set_eth(ctx, vm->mac, vm->gw_mac))
+	return to_local_port(ctx, p, vm->ifindex, vm->mac, vm->gw_mac, r);
+}
+
+/* Encapsulates toward host through nh (a fib_out() result, fwd set) and
+ * sends. */
+static __always_inline int encap_send(struct xdp_md *ctx, struct pkt *p,
+				      const struct hs_node_config *cfg, const struct hs_ip *host,
+				      struct hs_nexthop *nh, enum hs_reason r)
+{
+	if (strip_vlans(ctx, p) || encap_prep(ctx, p, host, nh) || encap(ctx, p, cfg, host, nh))
 		return verdict(XDP_DROP, HS_R_DROP_ERROR);
-	count(r);
-	return bpf_redirect(vm->ifindex, 0);
+	return verdict(send_to(ctx, nh), r);
 }
 
 static __always_inline int to_host(struct xdp_md *ctx, struct pkt *p,
@@ -76,9 +94,7 @@ static __always_inline int to_host(struct xdp_md *ctx, struct pkt *p,
 	if (ip_is_zero(src) || fib_out(ctx, src, host, &nh))
 		return verdict(XDP_DROP, HS_R_DROP_NO_ROUTE);
 	nh.fwd = fwd;
-	if (strip_vlans(ctx, p) || encap_prep(ctx, p, host, &nh) || encap(ctx, p, cfg, host, &nh))
-		return verdict(XDP_DROP, HS_R_DROP_ERROR);
-	return verdict(send_to(ctx, &nh), r);
+	return encap_send(ctx, p, cfg, host, &nh, r);
 }
 
 #endif

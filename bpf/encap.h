@@ -23,6 +23,7 @@ struct hs_nexthop {
 	__u16 pad;
 	__u32 hash; /* encap_prep(): inner flow hash */
 	__u32 isum; /* encap_prep(): inner_sum() */
+	__u64 expires; /* fib_out(): when the result goes stale (coarse ns) */
 };
 
 /* Next hop toward dst (source src) through the kernel's FIB, cached per
@@ -41,6 +42,7 @@ static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const
 		nh->ifindex = c->ifindex;
 		__builtin_memcpy(nh->dmac, c->dmac, ETH_ALEN);
 		__builtin_memcpy(nh->smac, c->smac, ETH_ALEN);
+		nh->expires = c->expires;
 		return 0;
 	}
 
@@ -61,6 +63,7 @@ static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const
 	__builtin_memcpy(nh->dmac, f.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, f.smac, ETH_ALEN);
 	e.expires = now + HS_NEXTHOP_TTL_NS;
+	nh->expires = e.expires;
 	e.ifindex = f.ifindex;
 	__builtin_memcpy(e.dmac, f.dmac, ETH_ALEN);
 	__builtin_memcpy(e.smac, f.smac, ETH_ALEN);
@@ -215,8 +218,9 @@ static __noinline int encap_prep(struct xdp_md *ctx, const struct pkt *p, const 
  * host: outer destination; the source is our address of its family; nh:
  * fib_out() and encap_prep() results for host, nh->fwd whether to flag it.
  */
-static __noinline int encap(struct xdp_md *ctx, struct pkt *p, const struct hs_node_config *cfg,
-			    const struct hs_ip *host, const struct hs_nexthop *nh)
+static __always_inline int encap_body(struct xdp_md *ctx, struct pkt *p,
+				      const struct hs_node_config *cfg, const struct hs_ip *host,
+				      const struct hs_nexthop *nh)
 {
 	const struct hs_ip *src = our_addr(cfg, host);
 	bool v4 = ip_is_v4(host);
@@ -294,6 +298,15 @@ static __noinline int encap(struct xdp_md *ctx, struct pkt *p, const struct hs_n
 		uh->check = c ? c : 0xffff;
 	}
 	return 0;
+}
+
+/* The full paths call it out of line, as before; the front-end cache path
+ * inlines encap_body(): one call and return fewer, ~5 ns in bench_dp on a
+ * kernel whose SRSO mitigation makes every return a "safe RET" (6.18). */
+static __noinline int encap(struct xdp_md *ctx, struct pkt *p, const struct hs_node_config *cfg,
+			    const struct hs_ip *host, const struct hs_nexthop *nh)
+{
+	return encap_body(ctx, p, cfg, host, nh);
 }
 
 /*

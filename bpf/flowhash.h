@@ -40,6 +40,28 @@ static inline __u32 hs_flow_hash(const struct hs_ip *src, const struct hs_ip *ds
 	return hs_mix32(h);
 }
 
+/*
+ * fe_cache slot of a tuple as received, before DNAT (see hs_abi.h). An
+ * index needs only HS_FE_CACHE_BITS well-spread bits (the key stored in the
+ * slot decides a hit), so one multiply instead of hs_flow_hash()'s serial
+ * six: XOR-fold, destination words rotated so that they do not cancel
+ * source words, then Fibonacci hashing (the top bits of the product).
+ */
+static inline __u32 hs_fe_slot_index(const struct hs_ip *src, const struct hs_ip *dst, __be16 sport,
+				     __be16 dport, __u8 proto)
+{
+	__u32 h = ((__u32)sport << 16 | dport) ^ proto;
+	__u32 w;
+
+	for (int i = 0; i < 16; i += 4) {
+		__builtin_memcpy(&w, &src->b[i], 4);
+		h ^= w;
+		__builtin_memcpy(&w, &dst->b[i], 4);
+		h ^= w << 16 | w >> 16;
+	}
+	return (h * 0x9e3779b1u) >> (32 - HS_FE_CACHE_BITS);
+}
+
 /* Outer UDP source port in host order. */
 static inline __u16 hs_vxlan_sport(__u32 hash)
 {

@@ -140,6 +140,61 @@ struct hs_nexthop_entry {
 	__u32 pad2;
 };
 
+/*
+ * generation[0]: bumped (atomically, through a user-space mmap of the map)
+ * after every control-plane write to node_config, bindings, rbindings, vms,
+ * peers or nexthops. A program reads it before the lookups whose results it caches
+ * and stores it with them; a cached result whose generation differs is not
+ * used. See loader/state.c (hs_generation_bump) and docs/dataplane.md.
+ */
+struct hs_generation {
+	__u64 gen;
+};
+
+/*
+ * fe_cache: per-CPU direct-mapped cache of the front-end path (packets to a
+ * binding on the uplink), private to each uplink object. Slot index =
+ * hs_fe_slot_index() of the packet's tuple as received (before DNAT). A slot
+ * holds the tuple it was filled for and everything the binding, vms and
+ * nexthops lookups and the FIB gave that packet; a packet whose tuple,
+ * generation and (for a remote VM) next-hop deadline match skips those
+ * lookups. Fragments and ICMP errors are never cached.
+ */
+#define HS_FE_CACHE_BITS 12
+#define HS_FE_CACHE_SLOTS (1u << HS_FE_CACHE_BITS)
+/* A hit re-reads the coarse clock for a remote VM's next-hop deadline only
+ * this many jiffies (25-250 ms for HZ 1000-100) after the last check. */
+#define HS_FE_RECHECK_JIFFIES 25
+
+struct hs_fe_key {
+	struct hs_ip src; /* client */
+	struct hs_ip dst; /* public address */
+	__be16 sport; /* ICMP echo: the identifier in both */
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct hs_fe_slot {
+	struct hs_fe_key key;
+	__u64 gen; /* generation[0] read before the lookups that filled it */
+	__u64 expires; /* REMOTE/FORWARD: the next hop's coarse-clock deadline */
+	__u32 checked; /* jiffies (low 32 bits) when expires was last checked */
+	__u8 kind; /* 0 empty, HS_VM_LOCAL, or HS_VM_REMOTE for any other kind */
+	__u8 pad;
+	__be16 vm_port; /* binding.vm_port: 0 = keep the port */
+	struct hs_ip vm; /* DNAT destination (binding.vm) */
+	struct hs_ip host; /* REMOTE/FORWARD: outer destination (vm.host) */
+	__u32 vm_id; /* binding.vm_id, for learned flows */
+	__u32 ifindex; /* LOCAL: vm.ifindex; else the FIB egress */
+	__u32 hash; /* hs_flow_hash() of the translated tuple: outer UDP sport */
+	__u8 mac[6]; /* vm.mac: inner Ethernet destination */
+	__u8 gw_mac[6]; /* vm.gw_mac: inner Ethernet source */
+	__u8 dmac[6]; /* REMOTE/FORWARD: outer Ethernet destination (FIB) */
+	__u8 smac[6]; /* REMOTE/FORWARD: outer Ethernet source (FIB) */
+	__u32 pad2;
+};
+
 /* peers: underlay addresses VXLAN is accepted from. */
 struct hs_peer {
 	__u32 host_id;
@@ -213,5 +268,8 @@ _Static_assert(sizeof(struct hs_flow_key) == 40, "hs_flow_key");
 _Static_assert(sizeof(struct hs_flow) == 24, "hs_flow");
 _Static_assert(sizeof(struct hs_peer) == 8, "hs_peer");
 _Static_assert(sizeof(struct hs_nexthop_entry) == 32, "hs_nexthop_entry");
+_Static_assert(sizeof(struct hs_generation) == 8, "hs_generation");
+_Static_assert(sizeof(struct hs_fe_key) == 40, "hs_fe_key");
+_Static_assert(sizeof(struct hs_fe_slot) == 136, "hs_fe_slot");
 
 #endif

@@ -108,8 +108,10 @@ static __always_inline int xlate_embedded(struct xdp_md *ctx, struct pkt *p, boo
 	return 0;
 }
 
-static __noinline int xlate(struct xdp_md *ctx, struct pkt *p, bool dst, const struct hs_ip *addr,
-			    __be16 port)
+/* xlate()'s body; with icmp false it ignores p->icmp_err (the caller knows
+ * p is not an ICMP error) and the embedded-packet code is compiled out. */
+static __always_inline int xlate_body(struct xdp_md *ctx, struct pkt *p, bool dst,
+				      const struct hs_ip *addr, __be16 port, bool icmp)
 {
 	__u32 d_ip = 0, d_l4 = 0, d_addr;
 	bool pseudo = p->has_l4 && p->l4_csum_off && l4_has_pseudo(p);
@@ -152,7 +154,7 @@ static __noinline int xlate(struct xdp_md *ctx, struct pkt *p, bool dst, const s
 			p->sport = port;
 	}
 
-	if (p->icmp_err) {
+	if (icmp && p->icmp_err) {
 		__u32 d_icmp;
 
 		/* the embedded packet travelled the other way */
@@ -167,6 +169,12 @@ static __noinline int xlate(struct xdp_md *ctx, struct pkt *p, bool dst, const s
 	    csum_write(ctx, p->l4_off + p->l4_csum_off, d_l4, p->proto == IPPROTO_UDP))
 		return -1;
 	return 0;
+}
+
+static __noinline int xlate(struct xdp_md *ctx, struct pkt *p, bool dst, const struct hs_ip *addr,
+			    __be16 port)
+{
+	return xlate_body(ctx, p, dst, addr, port, true);
 }
 
 /* Largest MSS that fits the underlay after the worst-case (IPv6) outer. */

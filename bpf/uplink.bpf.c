@@ -8,13 +8,18 @@
  */
 #include "bpf/common.h"
 #include "bpf/deliver.h"
+#include "bpf/fecache.h"
 
-/* Packet to a public address. */
+/* Packet to a public address. s: the packet's fe_cache slot, filled here
+ * with generation gen; NULL when the packet is not to be cached. */
 static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
-				     const struct hs_node_config *cfg)
+				     const struct hs_node_config *cfg, struct hs_fe_slot *s,
+				     __u64 gen)
 {
 	struct hs_binding_key k = {};
 	struct hs_binding *b = NULL;
+	const struct hs_ip *src;
+	struct hs_nexthop nh;
 	struct hs_vm *vm;
 	__be16 port;
 	const struct hs_ip *entry;
@@ -47,6 +52,8 @@ static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
 	vm = bpf_map_lookup_elem(&vms, &b->vm);
 	if (!vm)
 		return verdict(XDP_DROP, HS_R_DROP_NO_VM);
+	if (s)
+		fe_begin(s, p, b, vm);
 	if (vm->kind != HS_VM_LOCAL && too_big(cfg, p, &vm->host))
 		return reject_too_big(ctx, p, cfg, &vm->host);
 
@@ -59,13 +66,22 @@ static __noinline int handle_binding(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_DROP, HS_R_DROP_ERROR);
 
 	if (vm->kind == HS_VM_LOCAL) {
+		if (s)
+			fe_commit_local(s, gen);
 		entry = ip_is_zero(&cfg->underlay4) ? &cfg->underlay6 : &cfg->underlay4;
 		learn_flow(p, entry, b->vm_id);
 		return to_local_vm(ctx, p, vm, HS_R_TX_DNAT_LOCAL);
 	}
 	if (strip_vlans(ctx, p) || set_eth(ctx, vm->mac, vm->gw_mac))
 		return verdict(XDP_DROP, HS_R_DROP_ERROR);
-	return to_host(ctx, p, cfg, &vm->host, false, HS_R_TX_DNAT_ENCAP);
+	/* to_host(), with the slot filled once the next hop is known */
+	src = our_addr(cfg, &vm->host);
+	if (ip_is_zero(src) || fib_out(ctx, src, &vm->host, &nh))
+		return verdict(XDP_DROP, HS_R_DROP_NO_ROUTE);
+	if (s)
+		fe_commit_remote(s, gen, p, &nh);
+	nh.fwd = 0;
+	return encap_send(ctx, p, cfg, &vm->host, &nh, HS_R_TX_DNAT_ENCAP);
 }
 
 /* VXLAN addressed to us. p describes the outer packet on entry and is
@@ -171,7 +187,9 @@ SEC("xdp")
 int xdp_uplink(struct xdp_md *ctx)
 {
 	struct hs_node_config *cfg = node_cfg();
+	struct hs_fe_slot *s;
 	struct pkt *p;
+	__u64 gen = 0;
 	__u16 proto;
 	int rc;
 
@@ -192,7 +210,10 @@ int xdp_uplink(struct xdp_md *ctx)
 	if (p->proto == IPPROTO_UDP && p->has_l4 && !p->frag && p->dport == cfg->vxlan_port &&
 	    is_ours(cfg, &p->dst))
 		return handle_vxlan(ctx, p, cfg);
-	return handle_binding(ctx, p, cfg);
+	s = fe_slot(p, &gen);
+	if (s && fe_hit(s, p, gen))
+		return fe_deliver(ctx, p, cfg, s);
+	return handle_binding(ctx, p, cfg, s, gen);
 }
 
 char LICENSE[] SEC("license") = "GPL";

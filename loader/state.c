@@ -13,6 +13,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,6 +111,123 @@ static int *field(struct hs_maps *m, size_t i)
 	return (int *)((char *)m + map_fields[i].off);
 }
 
+/* ---- the generation ----
+ *
+ * A one-element array the programs check their cached results against. It
+ * is mapped into the writer's memory so that the bump is one atomic add,
+ * whichever processes write at once (a lookup-then-update could lose a
+ * bump, and with it an invalidation). Pins made before this map existed
+ * lack it: then nothing loaded here caches, and a later bump finds it.
+ */
+
+static struct hs_generation *gen_map(int fd)
+{
+	void *g = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       0);
+
+	return g == MAP_FAILED ? NULL : g;
+}
+
+static void gen_unmap(struct hs_generation *g)
+{
+	if (g)
+		munmap(g, (size_t)sysconf(_SC_PAGESIZE));
+}
+
+static int gen_bump_fd(int fd)
+{
+	struct hs_generation *g = gen_map(fd);
+	struct hs_generation v;
+	uint32_t k = 0;
+
+	if (g) {
+		__atomic_add_fetch(&g->gen, 1, __ATOMIC_SEQ_CST);
+		gen_unmap(g);
+		return 0;
+	}
+	/* not mappable (cannot happen with maps from bpf/maps.h): a plain
+	 * update still invalidates unless another writer races this one */
+	hs_warn("cannot map the generation map (%s); bumping it non-atomically", strerror(errno));
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return hs_neg_errno();
+	v.gen++;
+	return bpf_map_update_elem(fd, &k, &v, BPF_ANY) ? hs_neg_errno() : 0;
+}
+
+int hs_generation_bump(const struct hs_maps *m)
+{
+	char path[512];
+	int fd, rc;
+
+	if (m->gen) {
+		__atomic_add_fetch(&m->gen->gen, 1, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	if (m->generation >= 0) {
+		rc = gen_bump_fd(m->generation);
+	} else {
+		/* pinned since these maps were opened, or not at all */
+		snprintf(path, sizeof(path), "%s/generation", m->pin);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return errno == ENOENT ? 0 : hs_neg_errno();
+		rc = gen_bump_fd(fd);
+		close(fd);
+	}
+	if (rc)
+		hs_err("cannot bump the generation in %s: %s; cached flows may use the old "
+		       "state",
+		       m->pin, hs_strerr(rc));
+	return rc;
+}
+
+/* Bumps after a writer's map writes, keeping the writer's own result. */
+static int bumped(const struct hs_maps *m, int rc)
+{
+	hs_generation_bump(m);
+	return rc;
+}
+
+/*
+ * hs_map_flush() is handed a map fd only: the map sets open in this process
+ * are remembered so that flushing one of their maps bumps their generation.
+ * Not locked: heliostat's processes touch their maps from one thread.
+ */
+static struct hs_maps open_sets[8];
+static bool open_used[8];
+
+static void set_remember(const struct hs_maps *m)
+{
+	for (size_t i = 0; i < HS_ARRAY_SIZE(open_sets); i++) {
+		if (!open_used[i]) {
+			open_sets[i] = *m;
+			open_used[i] = true;
+			return;
+		}
+	}
+}
+
+static void set_forget(const struct hs_maps *m)
+{
+	for (size_t i = 0; i < HS_ARRAY_SIZE(open_sets); i++)
+		if (open_used[i] && open_sets[i].node_config == m->node_config)
+			open_used[i] = false;
+}
+
+static const struct hs_maps *set_of_fd(int fd)
+{
+	for (size_t i = 0; i < HS_ARRAY_SIZE(open_sets); i++) {
+		struct hs_maps *s = &open_sets[i];
+
+		if (!open_used[i])
+			continue;
+		for (size_t f = 0; f < HS_ARRAY_SIZE(map_fields); f++)
+			if (*field(s, f) == fd)
+				return s;
+	}
+	return NULL;
+}
+
 int hs_maps_open(const char *pin, bool create, struct hs_maps *m)
 {
 	char path[512];
@@ -118,6 +236,7 @@ int hs_maps_open(const char *pin, bool create, struct hs_maps *m)
 	memset(m, 0, sizeof(*m));
 	for (size_t i = 0; i < HS_ARRAY_SIZE(map_fields); i++)
 		*field(m, i) = -1;
+	m->generation = -1;
 	if (strlen(pin) >= sizeof(m->pin))
 		return -ENAMETOOLONG;
 	strcpy(m->pin, pin);
@@ -143,11 +262,23 @@ int hs_maps_open(const char *pin, bool create, struct hs_maps *m)
 			return rc;
 		}
 	}
+	/* optional: see "the generation" above */
+	snprintf(path, sizeof(path), "%s/generation", pin);
+	m->generation = bpf_obj_get(path);
+	if (m->generation >= 0)
+		m->gen = gen_map(m->generation);
+	set_remember(m);
 	return 0;
 }
 
 void hs_maps_close(struct hs_maps *m)
 {
+	set_forget(m);
+	gen_unmap(m->gen);
+	m->gen = NULL;
+	if (m->generation >= 0)
+		close(m->generation);
+	m->generation = -1;
 	for (size_t i = 0; i < HS_ARRAY_SIZE(map_fields); i++) {
 		if (*field(m, i) >= 0)
 			close(*field(m, i));
@@ -177,7 +308,7 @@ int hs_config_put(const struct hs_maps *m, const struct hs_node_config *c)
 {
 	uint32_t k = 0;
 
-	return bpf_map_update_elem(m->node_config, &k, c, BPF_ANY) ? hs_neg_errno() : 0;
+	return bumped(m, bpf_map_update_elem(m->node_config, &k, c, BPF_ANY) ? hs_neg_errno() : 0);
 }
 
 static int put(int fd, const void *k, const void *v)
@@ -282,7 +413,7 @@ int hs_binding_add(const struct hs_maps *m, const struct hs_binding_spec *b)
 		    !memcmp(&orv, &rv, sizeof(rv)))
 			bpf_map_delete_elem(m->rbindings, &ok);
 	}
-	return 0;
+	return bumped(m, 0);
 
 undo_v:
 	if (had_v)
@@ -298,10 +429,11 @@ undo_a:
 	}
 fail:
 	hs_err("binding: cannot write the maps: %s", hs_strerr(rc));
-	return rc;
+	return bumped(m, rc); /* undone, but maybe seen meanwhile */
 }
 
-int hs_binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t port, uint8_t proto)
+static int binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t port,
+		       uint8_t proto)
 {
 	struct hs_binding_key k = {.pub = *pub, .port = htons(port), .proto = proto};
 	struct hs_binding_key ak = {.pub = *pub};
@@ -344,6 +476,11 @@ int hs_binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t po
 	return 0;
 }
 
+int hs_binding_del(const struct hs_maps *m, const struct hs_ip *pub, uint16_t port, uint8_t proto)
+{
+	return bumped(m, binding_del(m, pub, port, proto));
+}
+
 int hs_vm_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs_vm *v)
 {
 	if (hs_ip_is_zero(addr))
@@ -365,7 +502,7 @@ int hs_vm_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs
 	default:
 		return -EINVAL;
 	}
-	return put(m->vms, addr, v);
+	return bumped(m, put(m->vms, addr, v));
 }
 
 int hs_vm_get(const struct hs_maps *m, const struct hs_ip *addr, struct hs_vm *v)
@@ -375,19 +512,19 @@ int hs_vm_get(const struct hs_maps *m, const struct hs_ip *addr, struct hs_vm *v
 
 int hs_vm_del(const struct hs_maps *m, const struct hs_ip *addr)
 {
-	return bpf_map_delete_elem(m->vms, addr) ? hs_neg_errno() : 0;
+	return bumped(m, bpf_map_delete_elem(m->vms, addr) ? hs_neg_errno() : 0);
 }
 
 int hs_peer_put(const struct hs_maps *m, const struct hs_ip *addr, const struct hs_peer *p)
 {
 	if (hs_ip_is_zero(addr))
 		return -EINVAL;
-	return put(m->peers, addr, p);
+	return bumped(m, put(m->peers, addr, p));
 }
 
 int hs_peer_del(const struct hs_maps *m, const struct hs_ip *addr)
 {
-	return bpf_map_delete_elem(m->peers, addr) ? hs_neg_errno() : 0;
+	return bumped(m, bpf_map_delete_elem(m->peers, addr) ? hs_neg_errno() : 0);
 }
 
 int hs_counters_read(const struct hs_maps *m, uint64_t out[HS_R_MAX])
@@ -456,6 +593,7 @@ int hs_map_each(int fd, uint32_t key_size, uint32_t value_size,
 
 int hs_map_flush(int fd, uint32_t key_size)
 {
+	const struct hs_maps *set = set_of_fd(fd);
 	uint8_t key[64];
 	int n = 0;
 
@@ -463,10 +601,14 @@ int hs_map_flush(int fd, uint32_t key_size)
 		return -E2BIG;
 	/* delete from the first key each time: iteration order changes */
 	while (bpf_map_get_next_key(fd, NULL, key) == 0) {
-		if (bpf_map_delete_elem(fd, key))
-			return hs_neg_errno();
+		if (bpf_map_delete_elem(fd, key)) {
+			n = hs_neg_errno();
+			break;
+		}
 		n++;
 	}
+	if (set)
+		hs_generation_bump(set);
 	return n;
 }
 

@@ -4,7 +4,9 @@
  * bindings (with their reverse entries and port markers), VM locations,
  * peers, the node config, flows and counters. Every writer validates all of
  * its input before touching a map and undoes its earlier writes when a later
- * one fails, so a command either applies whole or not at all.
+ * one fails, so a command either applies whole or not at all. Every writer
+ * ends by bumping the generation, so that no program uses a result it cached
+ * from the maps before the write (docs/dataplane.md, "Front-end flow cache").
  */
 #ifndef HS_LOADER_STATE_H
 #define HS_LOADER_STATE_H
@@ -37,6 +39,8 @@ struct hs_maps {
 	int peers;
 	int nexthops;
 	int counters;
+	int generation; /* -1 while no program of this build was loaded here */
+	struct hs_generation *gen; /* generation mapped, or NULL */
 	char pin[256];
 };
 
@@ -46,6 +50,13 @@ int hs_maps_open(const char *pin, bool create, struct hs_maps *m);
 void hs_maps_close(struct hs_maps *m);
 /* Kernel id of the pinned node_config map: identifies "our" programs. */
 int hs_maps_id(const struct hs_maps *m, uint32_t *id);
+
+/* Adds one to generation[0] atomically (every process that writes the maps
+ * may do so at once). The writers below call it after their map writes;
+ * code that writes node_config, bindings, vms, peers or nexthops any other
+ * way must call it after each write. 0, or -errno when the generation exists
+ * but could not be bumped (logged). */
+int hs_generation_bump(const struct hs_maps *m);
 
 int hs_config_get(const struct hs_maps *m, struct hs_node_config *c);
 int hs_config_put(const struct hs_maps *m, const struct hs_node_config *c);
@@ -84,7 +95,9 @@ const char *hs_reason_desc(int r);
 /* The MAC address of interface name. 0/-errno. */
 int hs_if_mac(const char *name, uint8_t mac[6]);
 
-/* Deletes every entry of a hash map (flows, nexthops). Returns the count. */
+/* Deletes every entry of a hash map (flows, nexthops). Returns the count.
+ * When fd belongs to maps opened with hs_maps_open() in this process, their
+ * generation is bumped (next hops copied into the cache go too). */
 int hs_map_flush(int fd, uint32_t key_size);
 
 /* Iterates a hash map: fn(key, value, arg) for each entry; stops on non-zero. */

@@ -632,6 +632,19 @@ static void write_progress(struct migd *d, struct migd_mig *m)
 	virTypedParamsGetULLong(p, n, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, &page);
 	virTypedParamsGetULLong(p, n, VIR_DOMAIN_JOB_DOWNTIME, &down);
 	virTypedParamsGetULLong(p, n, VIR_DOMAIN_JOB_MEMORY_ITERATION, &iter);
+	{
+		int throttle = 0;
+
+		if (virTypedParamsGetInt(p, n, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, &throttle) ==
+			    1 &&
+		    throttle != m->throttle) {
+			hs_info("migration %s: auto-converge throttles the guest to %d%% (pass "
+				"%llu, "
+				"%llu MiB left)",
+				m->vm, throttle, iter, rem >> 20);
+			m->throttle = throttle;
+		}
+	}
 	virTypedParamsFree(p, n);
 	if (!m->downtime_set && d->c.downtime_ms &&
 	    !virDomainMigrateSetMaxDowntime(m->dom, d->c.downtime_ms, 0))

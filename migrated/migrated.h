@@ -84,6 +84,7 @@ struct migd_mig {
 	_Atomic bool cancel;
 	bool switch_recorded; /* state switchover written to etcd */
 	bool downtime_set, postcopy_started;
+	int throttle; /* auto-converge's last CPU throttle, percent */
 	int64_t started_ns, paused_ns;
 	uint64_t downtime_ms, total_ms; /* from libvirt's completed job */
 	time_t next_progress;

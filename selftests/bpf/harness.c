@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bpf/flowhash.h"
 #include "bpf/uplink.skel.h"
 #include "bpf/vmside.skel.h"
 #include "lib/parse.h"
@@ -86,6 +87,21 @@ static int ns_setup(void)
 	return 0;
 }
 
+/* One CPU for the whole test: the per-CPU caches (fe_cache, nexthops) then
+ * behave as on one receive queue, so a packet sent twice hits the second
+ * time. */
+static void pin_cpu(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 int dp_open(struct dp *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o);
@@ -95,6 +111,7 @@ int dp_open(struct dp *d)
 	rc = ns_setup();
 	if (rc)
 		return rc;
+	pin_cpu();
 	d->if_up = if_nametoindex("hsup0");
 	d->if_vm = if_nametoindex("hsvm0");
 	d->if_vm2 = if_nametoindex("hsvm1");
@@ -116,8 +133,9 @@ fail:
 
 void dp_close(struct dp *d)
 {
-	static const char *const maps[] = {"node_config", "bindings", "rbindings", "vms",
-					   "flows",	  "peers",    "nexthops",  "counters"};
+	static const char *const maps[] = {"node_config", "bindings", "rbindings",
+					   "vms",	  "flows",    "peers",
+					   "nexthops",	  "counters", "generation"};
 	char path[256];
 
 	if (d->vm)
@@ -151,6 +169,42 @@ static int fd_of(struct bpf_map *m)
 	return bpf_map__fd(m);
 }
 
+int dp_gen_get(struct dp *d, uint64_t *gen)
+{
+	struct hs_generation g;
+	uint32_t k = 0;
+
+	if (bpf_map_lookup_elem(fd_of(d->up->maps.generation), &k, &g))
+		return -errno;
+	*gen = g.gen;
+	return 0;
+}
+
+int dp_gen_set(struct dp *d, uint64_t gen)
+{
+	struct hs_generation g = {.gen = gen};
+	uint32_t k = 0;
+
+	return bpf_map_update_elem(fd_of(d->up->maps.generation), &k, &g, 0) ? -errno : 0;
+}
+
+int dp_gen_bump(struct dp *d)
+{
+	uint64_t g = 0;
+	int rc = dp_gen_get(d, &g);
+
+	return rc ? rc : dp_gen_set(d, g + 1);
+}
+
+/* Every writer below ends here: like loader/state.c, a map write bumps the
+ * generation so that no fe_cache slot filled before it is used. */
+static int written(struct dp *d, int rc)
+{
+	int g = dp_gen_bump(d);
+
+	return rc ? rc : g;
+}
+
 int dp_reset(struct dp *d)
 {
 	struct hs_node_config c;
@@ -163,6 +217,7 @@ int dp_reset(struct dp *d)
 	clear_map(fd_of(d->up->maps.flows), sizeof(struct hs_flow_key));
 	clear_map(fd_of(d->up->maps.peers), sizeof(struct hs_ip));
 	clear_map(fd_of(d->up->maps.nexthops), sizeof(struct hs_ip));
+	dp_gen_bump(d);
 	for (uint32_t k = 0; k < HS_R_MAX && ncpu <= 256; k++)
 		bpf_map_update_elem(fd_of(d->up->maps.counters), &k, zeros, 0);
 	dp_default_config(&c);
@@ -201,7 +256,8 @@ int dp_config(struct dp *d, const struct hs_node_config *c)
 {
 	uint32_t k = 0;
 
-	return bpf_map_update_elem(fd_of(d->up->maps.node_config), &k, c, 0) ? -errno : 0;
+	return written(d,
+		       bpf_map_update_elem(fd_of(d->up->maps.node_config), &k, c, 0) ? -errno : 0);
 }
 
 int dp_binding(struct dp *d, const char *pub, uint16_t port, uint8_t proto, const char *vm,
@@ -222,7 +278,7 @@ int dp_binding(struct dp *d, const char *pub, uint16_t port, uint8_t proto, cons
 		bpf_map_lookup_elem(fd_of(d->up->maps.bindings), &ak, &av);
 		av.flags |= HS_BIND_F_PORTS;
 		if (bpf_map_update_elem(fd_of(d->up->maps.bindings), &ak, &av, 0))
-			return -errno;
+			return written(d, -errno);
 	} else {
 		struct hs_binding old;
 
@@ -230,13 +286,14 @@ int dp_binding(struct dp *d, const char *pub, uint16_t port, uint8_t proto, cons
 			v.flags = old.flags; /* keep HS_BIND_F_PORTS */
 	}
 	if (bpf_map_update_elem(fd_of(d->up->maps.bindings), &k, &v, 0))
-		return -errno;
+		return written(d, -errno);
 	if (!vm)
-		return 0; /* a marker has no reverse */
+		return written(d, 0); /* a marker has no reverse */
 	rk.vm = v.vm;
 	if (!port)
 		rv.pub_port = 0;
-	return bpf_map_update_elem(fd_of(d->up->maps.rbindings), &rk, &rv, 0) ? -errno : 0;
+	return written(d,
+		       bpf_map_update_elem(fd_of(d->up->maps.rbindings), &rk, &rv, 0) ? -errno : 0);
 }
 
 int dp_vm_local(struct dp *d, const char *addr, int ifindex, const char *mac, const char *gw,
@@ -249,7 +306,7 @@ int dp_vm_local(struct dp *d, const char *addr, int ifindex, const char *mac, co
 	dp_mac(gw, v.gw_mac);
 	if (entry)
 		v.entry = dp_ip(entry);
-	return bpf_map_update_elem(fd_of(d->up->maps.vms), &k, &v, 0) ? -errno : 0;
+	return written(d, bpf_map_update_elem(fd_of(d->up->maps.vms), &k, &v, 0) ? -errno : 0);
 }
 
 int dp_vm_remote(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
@@ -269,7 +326,91 @@ int dp_vm_remote_mac(struct dp *d, const char *addr, enum hs_vm_kind kind, const
 	v.host = dp_ip(host);
 	if (entry)
 		v.entry = dp_ip(entry);
-	return bpf_map_update_elem(fd_of(d->up->maps.vms), &k, &v, 0) ? -errno : 0;
+	return written(d, bpf_map_update_elem(fd_of(d->up->maps.vms), &k, &v, 0) ? -errno : 0);
+}
+
+int dp_binding_del(struct dp *d, const char *pub, uint16_t port, uint8_t proto)
+{
+	struct hs_binding_key k = {.pub = dp_ip(pub), .port = htons(port), .proto = proto};
+
+	return written(d, bpf_map_delete_elem(fd_of(d->up->maps.bindings), &k) ? -errno : 0);
+}
+
+int dp_vm_del(struct dp *d, const char *addr)
+{
+	struct hs_ip k = dp_ip(addr);
+
+	return written(d, bpf_map_delete_elem(fd_of(d->up->maps.vms), &k) ? -errno : 0);
+}
+
+int dp_nexthop_put(struct dp *d, const char *dst, int ifindex, const char *dmac, const char *smac,
+		   uint64_t expires)
+{
+	struct hs_nexthop_entry v[256] = {0};
+	struct hs_ip k = dp_ip(dst);
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0 || ncpu > 256)
+		return -E2BIG;
+	for (int c = 0; c < ncpu; c++) {
+		v[c].expires = expires;
+		v[c].ifindex = ifindex;
+		dp_mac(dmac, v[c].dmac);
+		dp_mac(smac, v[c].smac);
+	}
+	return written(d, bpf_map_update_elem(fd_of(d->up->maps.nexthops), &k, v, 0) ? -errno : 0);
+}
+
+static int fe_slot_io(struct dp *d, const struct hs_fe_key *key, struct hs_fe_slot *slot,
+		      bool write)
+{
+	static struct hs_fe_slot v[256];
+	uint32_t k = hs_fe_slot_index(&key->src, &key->dst, key->sport, key->dport, key->proto);
+	int fd = fd_of(d->up->maps.fe_cache);
+	int ncpu = libbpf_num_possible_cpus(), cpu = sched_getcpu();
+
+	if (ncpu <= 0 || ncpu > 256 || cpu < 0 || cpu >= ncpu)
+		return -E2BIG;
+	if (bpf_map_lookup_elem(fd, &k, v))
+		return -errno;
+	if (!write) {
+		*slot = v[cpu];
+		return 0;
+	}
+	v[cpu] = *slot;
+	return bpf_map_update_elem(fd, &k, v, 0) ? -errno : 0;
+}
+
+static struct hs_fe_key fe_key(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+			       uint8_t proto)
+{
+	struct hs_fe_key k = {.src = dp_ip(src), .dst = dp_ip(dst), .proto = proto};
+
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	return k;
+}
+
+int dp_fe_slot_of(struct dp *d, const struct hs_fe_key *key, struct hs_fe_slot *slot)
+{
+	return fe_slot_io(d, key, slot, false);
+}
+
+int dp_fe_slot_get(struct dp *d, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		   uint8_t proto, struct hs_fe_slot *slot)
+{
+	struct hs_fe_key k = fe_key(src, dst, sport, dport, proto);
+
+	return fe_slot_io(d, &k, slot, false);
+}
+
+int dp_fe_slot_put(struct dp *d, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		   uint8_t proto, const struct hs_fe_slot *slot)
+{
+	struct hs_fe_key k = fe_key(src, dst, sport, dport, proto);
+	struct hs_fe_slot v = *slot;
+
+	return fe_slot_io(d, &k, &v, true);
 }
 
 int dp_peer(struct dp *d, const char *addr)
@@ -277,7 +418,7 @@ int dp_peer(struct dp *d, const char *addr)
 	struct hs_ip k = dp_ip(addr);
 	struct hs_peer v = {.host_id = 2};
 
-	return bpf_map_update_elem(fd_of(d->up->maps.peers), &k, &v, 0) ? -errno : 0;
+	return written(d, bpf_map_update_elem(fd_of(d->up->maps.peers), &k, &v, 0) ? -errno : 0);
 }
 
 static struct hs_flow_key flow_key(const char *client, uint16_t cport, const char *vm,
@@ -340,6 +481,20 @@ int dp_counters(struct dp *d, uint64_t out[HS_R_MAX])
 			out[k] += vals[c];
 	}
 	return 0;
+}
+
+int dp_send(struct dp *d, enum dp_prog prog, void (*build)(struct pkt *), int *verdict)
+{
+	static struct pkt p;
+	uint8_t out[PK_MAX];
+	size_t out_len;
+	int v;
+
+	pk_init(&p);
+	build(&p);
+	pk_finish(&p);
+	return dp_run(d, prog, prog == DP_UPLINK ? d->if_up : d->if_vm, p.d, p.len, out, &out_len,
+		      verdict ? verdict : &v);
 }
 
 int dp_run(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size_t len,

@@ -55,7 +55,8 @@ struct dp {
 
 enum dp_prog { DP_UPLINK, DP_VMSIDE };
 
-/* Sets up the namespace (once per process) and loads both programs. 0/-errno. */
+/* Sets up the namespace (once per process), pins the process to the CPU it
+ * runs on, and loads both programs. 0/-errno. */
 int dp_open(struct dp *d);
 void dp_close(struct dp *d);
 /* Empties every map and writes the default node config. */
@@ -64,6 +65,8 @@ int dp_reset(struct dp *d);
 struct hs_ip dp_ip(const char *s);
 void dp_mac(const char *s, uint8_t out[6]);
 
+/* Map writers; each bumps the generation (invalidates every fe_cache slot),
+ * as loader/state.c does. */
 int dp_config(struct dp *d, const struct hs_node_config *c);
 void dp_default_config(struct hs_node_config *c);
 int dp_binding(struct dp *d, const char *pub, uint16_t port, uint8_t proto, const char *vm,
@@ -76,6 +79,23 @@ int dp_vm_remote(struct dp *d, const char *addr, enum hs_vm_kind kind, const cha
 int dp_vm_remote_mac(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
 		     const char *entry, const char *mac);
 int dp_peer(struct dp *d, const char *addr);
+int dp_binding_del(struct dp *d, const char *pub, uint16_t port, uint8_t proto);
+int dp_vm_del(struct dp *d, const char *addr);
+/* A nexthops entry on every CPU (expires: coarse-clock ns). */
+int dp_nexthop_put(struct dp *d, const char *dst, int ifindex, const char *dmac, const char *smac,
+		   uint64_t expires);
+/* The generation alone: bump, read, write (a test may turn it back to make
+ * a stale fe_cache slot valid again, proving that a hit skips the maps). */
+int dp_gen_bump(struct dp *d);
+int dp_gen_get(struct dp *d, uint64_t *gen);
+int dp_gen_set(struct dp *d, uint64_t gen);
+/* This CPU's fe_cache slot for a tuple as received: key (ports network
+ * order), or addresses and host-order ports. */
+int dp_fe_slot_of(struct dp *d, const struct hs_fe_key *key, struct hs_fe_slot *slot);
+int dp_fe_slot_get(struct dp *d, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		   uint8_t proto, struct hs_fe_slot *slot);
+int dp_fe_slot_put(struct dp *d, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		   uint8_t proto, const struct hs_fe_slot *slot);
 int dp_flow_put(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
 		uint8_t proto, const char *entry);
 /* 0 and *entry when found, -ENOENT when not. */
@@ -86,6 +106,9 @@ int dp_flow_count(struct dp *d);
 /* Sum over CPUs of every counter. */
 int dp_counters(struct dp *d, uint64_t out[HS_R_MAX]);
 const char *dp_reason_name(int r);
+
+/* Builds a packet and runs prog on it (default ingress); output dropped. */
+int dp_send(struct dp *d, enum dp_prog prog, void (*build)(struct pkt *), int *verdict);
 
 /* Runs prog on in; ingress is the ctx ingress ifindex. Output in out. */
 int dp_run(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size_t len,

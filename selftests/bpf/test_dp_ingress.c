@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Uplink program, packets from clients: binding DNAT with local delivery or
- * VXLAN to the VM's host, VLAN tags, ICMP errors toward a VM, fragments, and
- * everything that must pass untouched.
+ * VXLAN to the VM's host, VLAN tags, ICMP errors toward a VM, fragments,
+ * everything that must pass untouched, and the front-end cache following
+ * every change of state.
  */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bpf/uplink.skel.h"
 #include "selftests/bpf/fixture.h"
 #include "selftests/bpf/scen.h"
 
@@ -423,6 +428,217 @@ static void ext6_local(struct pkt *p)
 	pk_tcp(p, 40007, 443, TCP_ACK, 0);
 }
 
+/*
+ * ---- the front-end cache (fe_cache) ----
+ * Each prep sends the fixture's flow first, so that it is cached (the
+ * harness keeps the process on one CPU), then changes the state; the
+ * fixture's packet must follow the new state. fx_run() also re-runs every
+ * uplink fixture with a warm cache.
+ */
+static int send_first(struct dp *d)
+{
+	int verdict;
+
+	return dp_send(d, DP_UPLINK, fx_current->in, &verdict);
+}
+static bool cached(struct dp *d, const char *src, const char *dst, uint16_t sport, uint16_t dport)
+{
+	struct hs_fe_slot s;
+	uint64_t gen;
+
+	if (dp_fe_slot_get(d, src, dst, sport, dport, IPPROTO_TCP, &s) || dp_gen_get(d, &gen))
+		return false;
+	if (!s.kind || s.gen != gen || ntohs(s.key.sport) != sport) {
+		printf("    %s:%u -> %s:%u not cached (kind %u, slot generation %llu of %llu)\n",
+		       src, sport, dst, dport, s.kind, (unsigned long long)s.gen,
+		       (unsigned long long)gen);
+		return false;
+	}
+	return true;
+}
+static int cache_then(struct dp *d, int (*change)(struct dp *d))
+{
+	if (send_first(d))
+		return -1;
+	if (!cached(d, CLIENT4, fx_current->in == marker_bound_in ? PUBP4 : PUB4,
+		    fx_current->in == marker_bound_in ? 40004 : 40000,
+		    fx_current->in == marker_bound_in ? 443 : 80))
+		return -1;
+	return change(d);
+}
+static int repoint(struct dp *d)
+{
+	return dp_binding(d, PUB4, 80, IPPROTO_TCP, VM4, 9090);
+}
+static int cached_then_repointed(struct dp *d)
+{
+	return cache_then(d, repoint);
+}
+static void tcp4_encap4_9090(struct pkt *p)
+{
+	outer(p, HOSTB4, MAC_HOSTB, vx_sport(CLIENT4, VM4, 40000, 9090, 6), 0);
+	to_vm(p);
+	pk_ip4(p, CLIENT4, VM4, DF, 64);
+	pk_tcp(p, 40000, 9090, TCP_ACK | TCP_PSH, 0);
+	pk_payload(p, PAYLOAD, 1);
+}
+static int move_to_c(struct dp *d)
+{
+	return dp_vm_remote(d, VM4, HS_VM_REMOTE, HOSTC4, US4);
+}
+static int cached_then_moved(struct dp *d)
+{
+	return cache_then(d, move_to_c);
+}
+static int cached_then_forwarded(struct dp *d)
+{
+	return cache_then(d, vm4_forward);
+}
+static int arrive(struct dp *d)
+{
+	return dp_vm_local(d, VM4, d->if_vm, MAC_VM, MAC_GW, US4);
+}
+static int cached_then_arrived(struct dp *d)
+{
+	return cache_then(d, arrive);
+}
+static int unbind(struct dp *d)
+{
+	return dp_binding_del(d, PUBP4, 443, IPPROTO_TCP);
+}
+static int cached_then_unbound(struct dp *d)
+{
+	return cache_then(d, unbind);
+}
+static int vm_gone(struct dp *d)
+{
+	return dp_vm_del(d, VM4);
+}
+static int cached_then_vm_gone(struct dp *d)
+{
+	return cache_then(d, vm_gone);
+}
+#define MAC_HOSTB_NEW "02:00:00:00:02:99"
+static int new_nexthop(struct dp *d)
+{
+	return dp_nexthop_put(d, HOSTB4, d->if_up, MAC_HOSTB_NEW, MAC_UPLINK, ~0ULL);
+}
+static int cached_then_new_nexthop(struct dp *d)
+{
+	return cache_then(d, new_nexthop);
+}
+static void tcp4_encap4_new_mac(struct pkt *p)
+{
+	outer(p, HOSTB4, MAC_HOSTB_NEW, vx_sport(CLIENT4, VM4, 40000, 8080, 6), 0);
+	to_vm(p);
+	tcp4_inner_vm(p);
+}
+/* A write turned back to the generation it followed: the stale slot is
+ * valid again and the next packet takes it, so the cached path is in use
+ * and the generation, not the write, is what keeps it from being used. */
+static int move_unbumped(struct dp *d)
+{
+	uint64_t gen;
+
+	return dp_gen_get(d, &gen) || move_to_c(d) || dp_gen_set(d, gen);
+}
+static int cached_then_moved_unbumped(struct dp *d)
+{
+	return cache_then(d, move_unbumped);
+}
+/* The slot's copy of the next hop: used until its deadline, then the
+ * nexthops entry (here a new MAC, written without invalidating) again. */
+static int nexthop_unbumped(struct dp *d, bool expire)
+{
+	struct hs_fe_slot s;
+	uint64_t gen;
+
+	if (dp_gen_get(d, &gen) || new_nexthop(d) || dp_gen_set(d, gen) ||
+	    dp_fe_slot_get(d, CLIENT4, PUB4, 40000, 80, IPPROTO_TCP, &s))
+		return -1;
+	if (expire) {
+		s.expires = 1;
+		s.checked -= 1000; /* due for a check against the clock */
+	}
+	return dp_fe_slot_put(d, CLIENT4, PUB4, 40000, 80, IPPROTO_TCP, &s);
+}
+static int nexthop_fresh(struct dp *d)
+{
+	return nexthop_unbumped(d, false);
+}
+static int nexthop_expired(struct dp *d)
+{
+	return nexthop_unbumped(d, true);
+}
+static int cached_nexthop_fresh(struct dp *d)
+{
+	return cache_then(d, nexthop_fresh);
+}
+static int cached_nexthop_expired(struct dp *d)
+{
+	return cache_then(d, nexthop_expired);
+}
+static int forget_flows(struct dp *d)
+{
+	struct hs_flow_key k;
+	int fd = bpf_map__fd(d->up->maps.flows);
+
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		if (bpf_map_delete_elem(fd, &k))
+			return -1;
+	return 0;
+}
+static int cached_then_flows_forgotten(struct dp *d)
+{
+	return cache_then(d, forget_flows);
+}
+/* Two flows in one slot: A = tcp4_in, B = CLIENT4:collider -> PUB4:22 (the
+ * address-only binding: VM4 port 22), whose slot index is A's. */
+static uint16_t collider(void)
+{
+	struct hs_ip c = dp_ip(CLIENT4), pub = dp_ip(PUB4);
+	uint32_t a = hs_fe_slot_index(&c, &pub, htons(40000), htons(80), IPPROTO_TCP);
+
+	for (uint32_t port = 1024; port < 65536; port++)
+		if (port != 40000 &&
+		    hs_fe_slot_index(&c, &pub, htons(port), htons(22), IPPROTO_TCP) == a)
+			return port;
+	abort();
+}
+static void flow_b_in(struct pkt *p)
+{
+	from_client(p);
+	pk_ip4(p, CLIENT4, PUB4, DF, 64);
+	pk_tcp(p, collider(), 22, TCP_ACK | TCP_PSH, 0);
+	pk_payload(p, PAYLOAD, 14);
+}
+static void flow_b_encap4(struct pkt *p)
+{
+	outer(p, HOSTB4, MAC_HOSTB, vx_sport(CLIENT4, VM4, collider(), 22, 6), 0);
+	to_vm(p);
+	pk_ip4(p, CLIENT4, VM4, DF, 64);
+	pk_tcp(p, collider(), 22, TCP_ACK | TCP_PSH, 0);
+	pk_payload(p, PAYLOAD, 14);
+}
+static int a_then_b(struct dp *d)
+{
+	return dp_send(d, DP_UPLINK, tcp4_in, NULL) || dp_send(d, DP_UPLINK, flow_b_in, NULL) ||
+	       !cached(d, CLIENT4, PUB4, collider(), 22);
+}
+static int b_then_a(struct dp *d)
+{
+	return dp_send(d, DP_UPLINK, flow_b_in, NULL) || dp_send(d, DP_UPLINK, tcp4_in, NULL) ||
+	       !cached(d, CLIENT4, PUB4, 40000, 80);
+}
+static bool a_cached(struct dp *d)
+{
+	return cached(d, CLIENT4, PUB4, 40000, 80);
+}
+static bool b_cached(struct dp *d)
+{
+	return cached(d, CLIENT4, PUB4, collider(), 22);
+}
+
 #define N FX_NONE
 #define LEARN HS_R_FLOW_LEARNED
 static const struct fx table[] = {
@@ -700,6 +916,131 @@ static const struct fx table[] = {
 	 XDP_REDIRECT,
 	 HS_R_TX_DNAT_LOCAL,
 	 {HS_R_FRAG_TRANSLATED, N}},
+	{"cache_binding_repointed_next_packet_follows",
+	 DP_UPLINK,
+	 true,
+	 cached_then_repointed,
+	 tcp4_in,
+	 tcp4_encap4_9090,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N}},
+	{"cache_vm_moved_next_packet_follows",
+	 DP_UPLINK,
+	 true,
+	 cached_then_moved,
+	 tcp4_in,
+	 tcp4_encap_c,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N}},
+	{"cache_forwarding_pointer_set_next_packet_follows",
+	 DP_UPLINK,
+	 false,
+	 cached_then_forwarded,
+	 tcp4_in,
+	 tcp4_encap_c,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N}},
+	{"cache_vm_arrived_local_next_packet_follows",
+	 DP_UPLINK,
+	 true,
+	 cached_then_arrived,
+	 tcp4_in,
+	 tcp4_local,
+	 XDP_REDIRECT,
+	 HS_R_TX_DNAT_LOCAL,
+	 {LEARN, N},
+	 0,
+	 tcp4_learned},
+	{"cache_binding_deleted_next_packet_passes",
+	 DP_UPLINK,
+	 false,
+	 cached_then_unbound,
+	 marker_bound_in,
+	 NULL,
+	 XDP_PASS,
+	 HS_R_PASS_NO_BINDING,
+	 {N, N}},
+	{"cache_vm_deleted_next_packet_dropped",
+	 DP_UPLINK,
+	 true,
+	 cached_then_vm_gone,
+	 tcp4_in,
+	 NULL,
+	 XDP_DROP,
+	 HS_R_DROP_NO_VM,
+	 {N, N}},
+	{"cache_nexthop_written_next_packet_follows",
+	 DP_UPLINK,
+	 true,
+	 cached_then_new_nexthop,
+	 tcp4_in,
+	 tcp4_encap4_new_mac,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N}},
+	{"cache_generation_is_what_invalidates",
+	 DP_UPLINK,
+	 true,
+	 cached_then_moved_unbumped,
+	 tcp4_in,
+	 tcp4_encap4,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N}},
+	{"cache_nexthop_copy_used_until_deadline",
+	 DP_UPLINK,
+	 true,
+	 cached_nexthop_fresh,
+	 tcp4_in,
+	 tcp4_encap4,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N}},
+	{"cache_nexthop_copy_expired_refetched",
+	 DP_UPLINK,
+	 true,
+	 cached_nexthop_expired,
+	 tcp4_in,
+	 tcp4_encap4_new_mac,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N}},
+	{"cache_local_hit_learns_missing_flow",
+	 DP_UPLINK,
+	 false,
+	 cached_then_flows_forgotten,
+	 tcp4_in,
+	 tcp4_local,
+	 XDP_REDIRECT,
+	 HS_R_TX_DNAT_LOCAL,
+	 {LEARN, N},
+	 0,
+	 tcp4_learned},
+	{"cache_slot_collision_first_flow_correct",
+	 DP_UPLINK,
+	 true,
+	 a_then_b,
+	 tcp4_in,
+	 tcp4_encap4,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N},
+	 0,
+	 a_cached},
+	{"cache_slot_collision_second_flow_correct",
+	 DP_UPLINK,
+	 true,
+	 b_then_a,
+	 flow_b_in,
+	 flow_b_encap4,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N},
+	 0,
+	 b_cached},
 };
 
 FX_TABLE_MAIN("bpf/ingress", table)

@@ -9,6 +9,9 @@
  * checksums held have valid checksums. Seeded: HS_FUZZ_SEED=N reproduces.
  */
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf/uplink.skel.h"
 #include "selftests/bpf/harness.h"
 #include "selftests/bpf/scen.h"
 #include "selftests/test.h"
@@ -351,6 +355,184 @@ static enum hs_result run(struct dp *d, enum dp_prog prog, long n)
 	return HS_PASS;
 }
 
+/* ---- the front-end cache against the full path ---- */
+
+/* All counters in one syscall: the comparison reads them four times a packet. */
+static int counters_fast(struct dp *d, uint64_t out[HS_R_MAX])
+{
+	static uint64_t vals[HS_R_MAX * 256];
+	static __u32 keys[HS_R_MAX];
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 n = HS_R_MAX, batch;
+	int rc;
+
+	if (ncpu <= 0 || ncpu > 256)
+		return -1;
+	rc = bpf_map_lookup_batch(bpf_map__fd(d->up->maps.counters), NULL, &batch, keys, vals, &n,
+				  NULL);
+	if ((rc && errno != ENOENT) || n != HS_R_MAX)
+		return -1;
+	for (__u32 i = 0; i < n; i++) {
+		out[keys[i]] = 0;
+		for (int c = 0; c < ncpu; c++)
+			out[keys[i]] += vals[i * ncpu + c];
+	}
+	return 0;
+}
+
+/* The tuple the uplink would cache the packet under, if it looks like one
+ * it caches (only to count how many runs took the cached path). */
+static bool fe_key_of(const struct pkt *p, struct hs_fe_key *k)
+{
+	size_t o, l4;
+	bool v6;
+	uint8_t proto;
+
+	memset(k, 0, sizeof(*k));
+	if (!ip_at(p, &o, &v6))
+		return false;
+	if (v6) {
+		memcpy(k->src.b, p->d + o + 8, 16);
+		memcpy(k->dst.b, p->d + o + 24, 16);
+		proto = p->d[o + 6];
+		l4 = o + 40;
+	} else {
+		if ((p->d[o] & 0xf0) != 0x40 || (p->d[o + 6] & 0x3f) || p->d[o + 7])
+			return false; /* not IPv4, or a fragment */
+		k->src.b[10] = k->src.b[11] = k->dst.b[10] = k->dst.b[11] = 0xff;
+		memcpy(&k->src.b[12], p->d + o + 12, 4);
+		memcpy(&k->dst.b[12], p->d + o + 16, 4);
+		proto = p->d[o + 9];
+		l4 = o + (size_t)(p->d[o] & 15) * 4;
+	}
+	if (l4 + 8 > p->len)
+		return false;
+	k->proto = proto;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		memcpy(&k->sport, p->d + l4, 2);
+		memcpy(&k->dport, p->d + l4 + 2, 2);
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		memcpy(&k->sport, p->d + l4 + 4, 2);
+		k->dport = k->sport;
+	}
+	return true;
+}
+
+static bool slot_answers(struct dp *d, const struct hs_fe_key *k)
+{
+	struct hs_fe_slot s;
+	uint64_t gen;
+
+	return !dp_fe_slot_of(d, k, &s) && !dp_gen_get(d, &gen) && s.kind && s.gen == gen &&
+	       !memcmp(&s.key.src, &k->src, 32) && s.key.sport == k->sport &&
+	       s.key.dport == k->dport && s.key.proto == k->proto;
+}
+
+/* Seeds for a VM on another host: encapsulation over IPv4 and IPv6. */
+#define PUBR4 "203.0.113.40" /* -> VM2_4 on HOSTB4 */
+#define PUBR6 "2001:db8:f::40" /* -> VM2_6 on HOSTB6 */
+static void s_remote4(struct pkt *p)
+{
+	from_client(p);
+	if (rn(4) == 0)
+		pk_vlan(p, 0x8100, 7);
+	pk_ip4(p, CLIENT4, PUBR4, rn(8) ? DF : 0, 64);
+	if (rn(3))
+		pk_tcp(p, 40000 + rn(4), 80, rn(4) ? TCP_ACK : TCP_SYN, 1460);
+	else
+		pk_udp(p, 40000 + rn(4), 53);
+	pk_payload(p, rn(8) ? rn(200) : 1400 + rn(100), 15);
+}
+static void s_remote6(struct pkt *p)
+{
+	from_client(p);
+	pk_ip6(p, CLIENT6, PUBR6, 64);
+	if (rn(3))
+		pk_tcp(p, 40000 + rn(4), 443, rn(4) ? TCP_ACK : TCP_SYN, 1460);
+	else if (rn(2))
+		pk_udp(p, 40000 + rn(4), 53);
+	else
+		pk_icmp(p, 128, 0, 0x10001 + rn(4));
+	pk_payload(p, rn(8) ? rn(200) : 1400 + rn(100), 16);
+}
+static void (*const cache_seeds[])(struct pkt *) = {
+	s_tcp4, s_udp4, s_echo6, s_tcp6_ext, s_vlan,	s_frag,	   s_err4,
+	s_host, s_big,	s_vx4,	 s_remote4,  s_remote4, s_remote6, s_remote6,
+};
+
+/*
+ * Each packet three times: after a generation bump (the full path, which
+ * fills the cache when the packet is cacheable), again (the cached path if
+ * it was filled), and after another bump (the full path on the state the
+ * second run saw). The second and third runs must give the same verdict,
+ * bytes and counter changes.
+ */
+static enum hs_result cache_vs_full(struct dp *d, long n)
+{
+	static struct pkt in;
+	static uint8_t out2[PK_MAX], out3[PK_MAX];
+	uint64_t c0[HS_R_MAX], c1[HS_R_MAX], c2[HS_R_MAX], c3[HS_R_MAX];
+	long cached = 0;
+
+	for (long i = 0; i < n; i++) {
+		size_t len2, len3, out_len;
+		int v1, v2, v3;
+		struct hs_fe_key k;
+		bool hit;
+
+		if (rn(10) == 0) {
+			random_frame(&in);
+		} else {
+			pk_init(&in);
+			cache_seeds[rn(sizeof(cache_seeds) / sizeof(cache_seeds[0]))](&in);
+			pk_finish(&in);
+			if (rn(5) == 0)
+				mutate(&in);
+		}
+		if (dp_gen_bump(d) ||
+		    dp_run(d, DP_UPLINK, d->if_up, in.d, in.len, out2, &out_len, &v1)) {
+			HS_FAILF("packet %ld: test run failed", i);
+			return HS_FAIL;
+		}
+		hit = fe_key_of(&in, &k) && slot_answers(d, &k);
+		if (counters_fast(d, c0) ||
+		    dp_run(d, DP_UPLINK, d->if_up, in.d, in.len, out2, &len2, &v2) ||
+		    counters_fast(d, c1) || dp_gen_bump(d) || counters_fast(d, c2) ||
+		    dp_run(d, DP_UPLINK, d->if_up, in.d, in.len, out3, &len3, &v3) ||
+		    counters_fast(d, c3)) {
+			HS_FAILF("packet %ld: test run or counter read failed", i);
+			return HS_FAIL;
+		}
+		cached += hit;
+		if (v2 != v3 || len2 != len3 || memcmp(out2, out3, len2)) {
+			HS_FAILF("packet %ld (%s path): verdict %s, full path %s", i,
+				 hit ? "cached" : "uncached", dp_verdict_name(v2),
+				 dp_verdict_name(v3));
+			hexdump("input", in.d, in.len);
+			pk_diff(out2, len2, out3, len3);
+			return HS_FAIL;
+		}
+		for (int r = 0; r < HS_R_MAX; r++) {
+			if (c1[r] - c0[r] != c3[r] - c2[r]) {
+				HS_FAILF("packet %ld (%s path): counter %s +%llu, full path +%llu",
+					 i, hit ? "cached" : "uncached", dp_reason_name(r),
+					 (unsigned long long)(c1[r] - c0[r]),
+					 (unsigned long long)(c3[r] - c2[r]));
+				hexdump("input", in.d, in.len);
+				return HS_FAIL;
+			}
+		}
+	}
+	printf("# %ld of %ld packets took the cached path\n", cached, n);
+	/* the seeds are mostly front-end packets: a cache that never answers
+	 * would make this test prove nothing */
+	if (cached < n / 10) {
+		HS_FAILF("only %ld of %ld packets took the cached path", cached, n);
+		return HS_FAIL;
+	}
+	return HS_PASS;
+}
+
 static struct dp dp;
 static long count_up = 1000000, count_vm = 200000;
 
@@ -377,9 +559,22 @@ static enum hs_result vmside_random(void)
 	return run(&dp, DP_VMSIDE, count_vm);
 }
 
+static enum hs_result uplink_cache(void)
+{
+	if (setup_maps() != HS_PASS)
+		return HS_FAIL;
+	/* remote VMs too, so that every cached path (local, encap over IPv4
+	 * and IPv6) runs */
+	ASSERT_EQ(dp_binding(&dp, PUBR4, 0, 0, VM2_4, 0), 0);
+	ASSERT_EQ(dp_binding(&dp, PUBR6, 0, 0, VM2_6, 0), 0);
+	ASSERT_EQ(dp_vm_remote_mac(&dp, VM2_6, HS_VM_REMOTE, HOSTB6, US4, MAC_VM2), 0);
+	return cache_vs_full(&dp, count_vm);
+}
+
 static const struct hs_test tests[] = {
 	{"uplink_1m_random_and_mutated", uplink_random},
 	{"vmside_200k_random_and_mutated", vmside_random},
+	{"uplink_200k_cached_path_equals_full_path", uplink_cache},
 };
 
 int main(int argc, char **argv)

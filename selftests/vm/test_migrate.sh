@@ -172,7 +172,8 @@ migrated_conf "$src" bandwidth_mib=16 postcopy_after=1
 migrated_start "$src"
 dirty start=8
 mark=$(wc -l < "$T/migrated-$src.log")
-if mig_to "$dst" "$T/follow-pc.out" && check_moved "$src" "$dst" "$(($(vm_field epoch)))" &&
+ep=$(vm_field epoch)
+if mig_to "$dst" "$T/follow-pc.out" && check_moved "$src" "$dst" $((ep + 1)) &&
 	sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | grep -q "post-copy started"; then
 	pass mig_postcopy
 else
@@ -184,6 +185,28 @@ migrated_stop "$src"
 migrated_conf "$src"
 migrated_start "$src"
 stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after post-copy"
+
+# ---- auto-converge: the same dirtying guest, no post-copy ----
+src=$(here) dst=$(other)
+migrated_stop "$src"
+migrated_conf "$src" bandwidth_mib=16 auto_converge=yes
+migrated_start "$src"
+dirty start=8
+mark=$(wc -l < "$T/migrated-$src.log")
+ep=$(vm_field epoch)
+if mig_to "$dst" "$T/follow-ac.out" && check_moved "$src" "$dst" $((ep + 1)) &&
+	sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | grep -q "auto-converge throttles"; then
+	pass mig_autoconverge
+	log "$(sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | grep "auto-converge throttles" | tail -1)"
+else
+	fail mig_autoconverge "$(mig_field state) ($(mig_field reason))"
+	sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | tail -5 | sed 's/^/#   /'
+fi
+dirty stop
+migrated_stop "$src"
+migrated_conf "$src"
+migrated_start "$src"
+stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after auto-converge"
 
 [ "$(boot_id)" = "$BOOT" ] && pass mig_boot_id || fail mig_boot_id "boot id changed: $(boot_id) != $BOOT"
 

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The front-end flow cache (fe_cache; struct hs_fe_slot in hs_abi.h): what
+ * the binding, vms and nexthops lookups gave a flow's last packet, kept per
+ * CPU so that the flow's next packet skips them. Contract: fe_slot() returns
+ * this CPU's slot for p's tuple, or NULL when p is never cached; fe_hit()
+ * says whether the slot answers for p now; fe_begin() and fe_commit_*() fill
+ * it on the full path and never fail; fe_deliver() then does to p what
+ * handle_binding() would do (same bytes out, same verdict and counters).
+ * Only the uplink object includes this file.
+ */
+#ifndef HS_BPF_FECACHE_H
+#define HS_BPF_FECACHE_H
+
+#include "bpf/deliver.h"
+#include "bpf/flowhash.h"
+
+/* Private to each uplink object and not pinned: its contents are derived
+ * from the pinned maps, and a newly loaded object starts empty. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_FE_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hs_fe_slot);
+} fe_cache SEC(".maps");
+
+/*
+ * This CPU's slot for p and, in *gen, the generation to check it against or
+ * to fill it with. Read here, before any lookup of the full path, so that a
+ * control-plane write that lands after this read invalidates what the
+ * lookups return. Fragments (no ports on most) and ICMP errors (matched on
+ * their quoted packet) are left to the full path.
+ */
+static __always_inline struct hs_fe_slot *fe_slot(const struct pkt *p, __u64 *gen)
+{
+	struct hs_generation *g;
+	__u32 k = 0;
+
+	if (p->frag || p->icmp_err || !p->has_l4)
+		return NULL;
+	g = bpf_map_lookup_elem(&generation, &k);
+	if (!g)
+		return NULL;
+	*gen = *(volatile __u64 *)&g->gen;
+	k = hs_fe_slot_index(&p->src, &p->dst, p->sport, p->dport, p->proto);
+	return bpf_map_lookup_elem(&fe_cache, &k);
+}
+
+/*
+ * The next hop in a remote VM's slot expires with the nexthops entry it was
+ * copied from (HS_NEXTHOP_TTL_NS), so a route or neighbour change is seen
+ * about as soon as without the cache. The coarse clock (a helper call) is
+ * read for that only every HS_FE_RECHECK_JIFFIES; jiffies is one load
+ * (the verifier inlines bpf_jiffies64() on 64-bit JITs).
+ */
+static __always_inline bool fe_hit(struct hs_fe_slot *s, const struct pkt *p, __u64 gen)
+{
+	__u32 j;
+
+	if (!s->kind || s->gen != gen || !ip_eq(&s->key.src, &p->src) ||
+	    !ip_eq(&s->key.dst, &p->dst) || s->key.sport != p->sport || s->key.dport != p->dport ||
+	    s->key.proto != p->proto)
+		return false;
+	if (s->kind == HS_VM_LOCAL)
+		return true;
+	j = bpf_jiffies64();
+	if (j - s->checked < HS_FE_RECHECK_JIFFIES)
+		return true;
+	if (s->expires <= bpf_ktime_get_coarse_ns())
+		return false;
+	s->checked = j;
+	return true;
+}
+
+/* Full path, binding b and location vm found, p not yet translated: the
+ * slot now belongs to p's tuple and stays empty until committed. */
+static __always_inline void fe_begin(struct hs_fe_slot *s, const struct pkt *p,
+				     const struct hs_binding *b, const struct hs_vm *vm)
+{
+	s->kind = 0;
+	s->key.src = p->src;
+	s->key.dst = p->dst;
+	s->key.sport = p->sport;
+	s->key.dport = p->dport;
+	s->key.proto = p->proto;
+	s->vm = b->vm;
+	s->vm_port = b->vm_port;
+	s->vm_id = b->vm_id;
+	s->host = vm->host;
+	s->ifindex = vm->ifindex;
+	__builtin_memcpy(s->mac, vm->mac, ETH_ALEN);
+	__builtin_memcpy(s->gw_mac, vm->gw_mac, ETH_ALEN);
+}
+
+static __always_inline void fe_commit_local(struct hs_fe_slot *s, __u64 gen)
+{
+	s->expires = 0;
+	s->gen = gen;
+	s->kind = HS_VM_LOCAL;
+}
+
+/* p translated (the outer port's hash is over the translated tuple), nh
+ * from fib_out() for the VM's host. The uplink treats FORWARD like REMOTE. */
+static __always_inline void fe_commit_remote(struct hs_fe_slot *s, __u64 gen, const struct pkt *p,
+					     const struct hs_nexthop *nh)
+{
+	s->ifindex = nh->ifindex;
+	__builtin_memcpy(s->dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(s->smac, nh->smac, ETH_ALEN);
+	s->expires = nh->expires;
+	s->checked = bpf_jiffies64();
+	s->hash = hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto);
+	s->gen = gen;
+	s->kind = HS_VM_REMOTE;
+}
+
+/* handle_binding() from a slot that fe_hit() accepted for p. Out of line:
+ * inlined, its frame would join the chain xdp_uplink -> handle_binding ->
+ * make_toobig and pass the 512-byte stack (kernel 6.18, clang 14). */
+static __noinline int fe_deliver(struct xdp_md *ctx, struct pkt *p,
+				 const struct hs_node_config *cfg, const struct hs_fe_slot *s)
+{
+	const struct hs_ip *src;
+	struct hs_nexthop nh;
+
+	if (s->kind != HS_VM_LOCAL && too_big(cfg, p, &s->host))
+		return reject_too_big(ctx, p, cfg, &s->host);
+	/* never an ICMP error here: xlate() without its embedded-packet part */
+	if (xlate_body(ctx, p, true, &s->vm, s->vm_port, false) || mss_clamp(ctx, p, cfg))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+
+	if (s->kind == HS_VM_LOCAL) {
+		learn_flow(p, ip_is_zero(&cfg->underlay4) ? &cfg->underlay6 : &cfg->underlay4,
+			   s->vm_id);
+		return to_local_port(ctx, p, s->ifindex, s->mac, s->gw_mac, HS_R_TX_DNAT_LOCAL);
+	}
+	if (strip_vlans(ctx, p) || set_eth(ctx, s->mac, s->gw_mac))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	src = our_addr(cfg, &s->host);
+	if (ip_is_zero(src))
+		return verdict(XDP_DROP, HS_R_DROP_NO_ROUTE);
+	nh.ifindex = s->ifindex;
+	__builtin_memcpy(nh.dmac, s->dmac, ETH_ALEN);
+	__builtin_memcpy(nh.smac, s->smac, ETH_ALEN);
+	nh.fwd = 0;
+	/* encap_prep() only for what the slot lacks: the inner sum an IPv6
+	 * outer checksum needs */
+	nh.hash = s->hash;
+	nh.csum_ok = 0;
+	nh.isum = 0;
+	if ((!ip_is_v4(&s->host) && encap_prep(ctx, p, &s->host, &nh)) ||
+	    encap_body(ctx, p, cfg, &s->host, &nh))
+		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+	return verdict(send_to(ctx, &nh), HS_R_TX_DNAT_ENCAP);
+}
+
+#endif
