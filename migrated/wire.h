@@ -14,8 +14,8 @@
 
 /* network byte order */
 #define MIGD_HO_MAGIC 0x48534648u /* "HSFH" */
-#define MIGD_HO_VERSION 1
-#define MIGD_HO_MAX_FLOWS 262144
+#define MIGD_HO_VERSION 1u
+#define MIGD_HO_MAX_FLOWS 262144u
 
 struct migd_ho_hdr {
 	uint32_t magic;

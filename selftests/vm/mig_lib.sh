@@ -134,5 +134,10 @@ mig_diag() {
 		echo "# $n links:"; ip -n $P-$n -br link | sed 's/^/#   /'
 		echo "# $n xdp:"; hsl $n status 2>&1 | sed 's/^/#   /'
 	done
+	echo "# client sockets:"; nsx cl ss -tni 2>&1 | sed 's/^/#   /'
+	echo "# guest status page:"; nsx cl curl -s -m 5 "http://$(pubaddr A)/cgi-bin/status" 2>&1 | sed 's/^/#   /'
+	for n in A B; do
+		[ -f "$(lv_serial "$n" web)" ] && echo "# $n serial:" && tail -5 "$(lv_serial "$n" web)" | sed 's/^/#   /'
+	done
 	echo "# client:"; [ -n "${2:-}" ] && sed 's/^/#   /' "$2" 2>/dev/null
 }
