@@ -478,7 +478,9 @@ static int run(struct migd *d)
 				hi[f] = np;
 				p[np++] = (struct pollfd){.fd = d->ho_fd[f], .events = POLLIN};
 			}
-		if (poll(p, (nfds_t)np, 250) < 0 && errno != EINTR) {
+		if (poll(p, (nfds_t)np, (int)(d->c.progress_ms < 250 ? d->c.progress_ms : 250)) <
+			    0 &&
+		    errno != EINTR) {
 			rc = hs_neg_errno();
 			break;
 		}

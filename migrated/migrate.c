@@ -47,6 +47,16 @@ static int64_t now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Wall-clock seconds with milliseconds, for the log lines that matter when
+ * lining up a client's gap with the switchover (pause, resume). */
+static double wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 const struct hs_ip *migd_reach(const struct hs_schema_host *me, const struct hs_schema_host *h)
 {
 	if (!h)
@@ -320,6 +330,7 @@ int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, 
 		m = find(d, name);
 		pthread_mutex_unlock(&d->lock);
 		if (!m) {
+			hs_info("migration %s: resumed here at %.3f", name, wall());
 			if (d->c.record_on_resume)
 				arrived(d, name);
 			return 0;
@@ -346,7 +357,8 @@ int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, 
 		m->paused_ns = now_ns();
 		atomic_store(&m->phase, MIGD_SWITCHED);
 		pthread_mutex_unlock(&d->lock);
-		hs_info("migration %s: paused here (%s); forwarding to the destination", name,
+		hs_info("migration %s: paused here at %.3f (%s); forwarding to the destination",
+			name, wall(),
 			detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY || m->postcopy_started
 				? "post-copy"
 				: "stop-and-copy");
@@ -836,8 +848,9 @@ void migd_tick(struct migd *d)
 				 d->c.timeout_s);
 			virDomainAbortJob(m->dom);
 		}
-		if ((phase == MIGD_RUNNING || phase == MIGD_SWITCHED) && now >= m->next_progress) {
-			m->next_progress = now + (d->c.progress_ms + 999) / 1000;
+		if ((phase == MIGD_RUNNING || phase == MIGD_SWITCHED) &&
+		    now_ns() / 1000000 >= m->next_progress) {
+			m->next_progress = now_ns() / 1000000 + d->c.progress_ms;
 			write_progress(d, m);
 		}
 	}

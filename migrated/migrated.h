@@ -87,7 +87,7 @@ struct migd_mig {
 	int throttle; /* auto-converge's last CPU throttle, percent */
 	int64_t started_ns, paused_ns;
 	uint64_t downtime_ms, total_ms; /* from libvirt's completed job */
-	time_t next_progress;
+	int64_t next_progress; /* monotonic ms */
 	time_t next_retry;
 	uint64_t flows_sent;
 };

@@ -11,10 +11,10 @@
  * depends on the stream offset, reads the echo and checks every byte. It
  * runs until SIGTERM/SIGINT, then stops sending, waits up to 10 s for the
  * rest of the echo and prints one line:
- *   sent=N verified=N mismatches=N resets=N longest_gap_ms=N.N
+ *   sent=N verified=N mismatches=N resets=N longest_gap_ms=N.N longest_gap_end=T
  * exiting 0 only when every byte came back intact on the one connection.
  * The longest gap is the longest time data was outstanding with nothing
- * echoed. --status FILE is rewritten every 100 ms with "verified=N".
+ * echoed; T is when it ended (unix seconds, wall clock). --status FILE is rewritten every 100 ms with "verified=N".
  */
 #include <errno.h>
 #include <netdb.h>
@@ -177,6 +177,7 @@ struct stream {
 	uint64_t sent, verified, mismatches;
 	int resets;
 	double last_rx, longest_gap;
+	double longest_gap_end; /* wall clock (ms since the epoch) it ended */
 };
 
 static void write_status(const char *path, const struct stream *s)
@@ -211,8 +212,13 @@ static int rx(int fd, struct stream *s)
 	for (ssize_t i = 0; i < n; i++)
 		s->mismatches += buf[i] != pattern(s->verified + i);
 	s->verified += n;
-	if (t - s->last_rx > s->longest_gap)
+	if (t - s->last_rx > s->longest_gap) {
+		struct timespec w;
+
+		clock_gettime(CLOCK_REALTIME, &w);
 		s->longest_gap = t - s->last_rx;
+		s->longest_gap_end = w.tv_sec * 1e3 + w.tv_nsec / 1e6;
+	}
 	s->last_rx = t;
 	return 0;
 }
@@ -254,14 +260,19 @@ static int tcp_client(const char *host, const char *port, int rate, int size, co
 			int off = 0;
 
 			while (off < size) {
-				ssize_t w = send(fd, buf + off, size - off, 0);
+				ssize_t w = send(fd, buf + off, size - off, MSG_DONTWAIT);
 
-				/* a stalled connection blocks here: a stop
-				 * signal must still end the run */
-				if (w < 0 && errno == EINTR && stop)
-					break;
-				if (w < 0 && errno == EINTR)
+				/* a stalled connection waits here; a stop signal
+				 * (even one that came just before the send) ends
+				 * the run */
+				if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+					struct pollfd o = {.fd = fd, .events = POLLOUT};
+
+					if (stop)
+						break;
+					poll(&o, 1, 100);
 					continue;
+				}
 				if (w <= 0) {
 					err = errno ? errno : EPIPE;
 					break;
@@ -288,9 +299,10 @@ static int tcp_client(const char *host, const char *port, int rate, int size, co
 		fprintf(stderr, "hs_stream: connection failed: %s\n", strerror(err));
 	}
 	write_status(status, &s);
-	printf("sent=%llu verified=%llu mismatches=%llu resets=%d longest_gap_ms=%.1f\n",
+	printf("sent=%llu verified=%llu mismatches=%llu resets=%d longest_gap_ms=%.1f "
+	       "longest_gap_end=%.3f\n",
 	       (unsigned long long)s.sent, (unsigned long long)s.verified,
-	       (unsigned long long)s.mismatches, s.resets, s.longest_gap);
+	       (unsigned long long)s.mismatches, s.resets, s.longest_gap, s.longest_gap_end / 1e3);
 	close(fd);
 	return !s.resets && !s.mismatches && s.verified == s.sent && s.sent ? 0 : 1;
 }

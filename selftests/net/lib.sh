@@ -71,7 +71,7 @@ hs_cleanup() {
 	# HS_KEEP_LOGS=DIR: the run's logs and configuration survive it
 	if [ -n "${HS_KEEP_LOGS:-}" ]; then
 		mkdir -p "$HS_KEEP_LOGS" && cp -r "$T"/*.log "$T"/*.conf "$T"/*.out "$HS_KEEP_LOGS"/ 2>/dev/null
-		cp -r "$T"/lv-*/log "$HS_KEEP_LOGS"/ 2>/dev/null
+		for d in "$T"/lv-*; do [ -d "$d/log" ] && cp -r "$d/log" "$HS_KEEP_LOGS/$(basename "$d")"; done
 	fi
 	rm -rf "$T"
 }

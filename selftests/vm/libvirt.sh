@@ -305,7 +305,8 @@ lv_wait_ready() {
 	local site=$1 name=$2 end=$((SECONDS + $3)) f next=$((SECONDS + 1)) line
 	f=$(lv_serial "$site" "$name")
 	while :; do
-		line=$(grep -ao 'HS-GUEST-READY.*' "$f" 2>/dev/null | head -n1 | tr -d '\r')
+		# the whole line: the console may be caught mid-write
+		line=$(grep -aoE 'HS-GUEST-READY [^ ]+ [0-9a-f-]{36} uptime [0-9.]+' "$f" 2>/dev/null | head -n1)
 		[ -n "$line" ] && { echo "$line"; return 0; }
 		if [ $SECONDS -ge "$next" ]; then # is it still there?
 			lv_running "$site" "$name" || { echo "# lv: $name is not running at $site" >&2; break; }

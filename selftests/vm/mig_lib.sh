@@ -32,7 +32,8 @@ migrated_conf() {
 		printf '[libvirt]\nuri = %s\n' "$(lv_uri "$n")"
 		printf '[migrated]\ncontrol = %s/migrated-%s.sock\nlog_level = %s\n' "$T" "$n" \
 			"${HS_MIGRATED_LOG:-info}"
-		printf '[migration]\nprogress_ms = 500\n'
+		printf '[migration]\n'
+		[[ " $* " == *" progress_ms="* ]] || printf 'progress_ms = 500\n'
 		for kv in "$@"; do printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"; done
 	} > "$T/migrated-$n.conf"
 }
