@@ -22,32 +22,6 @@ static const char add_usage[] = "vm add NAME --id N [--address ADDR] [--address6
 				"--host HOST [--entry HOST]";
 static const char move_usage[] = "vm move NAME --to HOST [--forward-for SECONDS] [--force]";
 
-/* A host record with a role, or NULL after saying what is wrong. */
-static const struct ctl_rec *need_host(const struct ctl_snap *s, const char *what, const char *name,
-				       uint32_t role)
-{
-	char key[HS_SCHEMA_KEY_MAX], roles[32];
-	const struct ctl_rec *h = NULL;
-
-	if (!hs_schema_key_host(ctl.prefix, name, key, sizeof(key)))
-		h = ctl_snap_key(s, key);
-	if (!h) {
-		hs_err("%s: host '%s' does not exist (hsctl host add)", what, name);
-		return NULL;
-	}
-	if (!h->ok) {
-		hs_err("%s: host %s cannot be read (see above)", what, name);
-		return NULL;
-	}
-	if (!(h->r.host.roles & role)) {
-		hs_err("%s: host %s has roles %s, not %s", what, name,
-		       ctl_roles_text(h->r.host.roles, roles, sizeof(roles)),
-		       role == HS_SCHEMA_ROLE_HOST ? "host" : "frontend");
-		return NULL;
-	}
-	return h;
-}
-
 static bool ip_same(const struct hs_ip *a, const struct hs_ip *b)
 {
 	return !ctl_ip_zero(a) && !memcmp(a, b, sizeof(*a));
@@ -190,10 +164,10 @@ static int vm_add(int argc, char **argv)
 		hs_err("vm %s already exists", r.name);
 		goto out;
 	}
-	host = need_host(&s, "--host", r.host, HS_SCHEMA_ROLE_HOST);
+	host = ctl_need_host(&s, "--host", r.host, HS_SCHEMA_ROLE_HOST);
 	if (!host)
 		goto out;
-	if (r.entry[0] && !(entry = need_host(&s, "--entry", r.entry, HS_SCHEMA_ROLE_FRONTEND)))
+	if (r.entry[0] && !(entry = ctl_need_host(&s, "--entry", r.entry, HS_SCHEMA_ROLE_FRONTEND)))
 		goto out;
 	clash = vm_clash(&s, &r, 0, &field);
 	if (clash) {
@@ -294,7 +268,7 @@ static int vm_move(int argc, char **argv)
 		hs_err("vm %s: epoch %u cannot grow", name, rec->r.vm.epoch);
 		goto out;
 	}
-	host = need_host(&s, "--to", to, HS_SCHEMA_ROLE_HOST);
+	host = ctl_need_host(&s, "--to", to, HS_SCHEMA_ROLE_HOST);
 	if (!host)
 		goto out;
 	/* migrated owns the record while a migration runs */
