@@ -1686,3 +1686,15 @@ int hs_schema_encode_agent(const struct hs_schema_agent *r, char **json)
 {
 	return encode_record(HS_SCHEMA_AGENT, r, json);
 }
+
+const struct hs_ip *hs_schema_host_reach(const struct hs_schema_host *me,
+					 const struct hs_schema_host *h)
+{
+	if (!h)
+		return NULL;
+	if (!ip_zero(&me->underlay4) && !ip_zero(&h->underlay4))
+		return &h->underlay4;
+	if (!ip_zero(&me->underlay6) && !ip_zero(&h->underlay6))
+		return &h->underlay6;
+	return NULL;
+}

@@ -158,6 +158,11 @@ union hs_schema_record {
 	struct hs_schema_agent agent;
 };
 
+/* The underlay address of host h that host me can reach: IPv4 when both
+ * have one, else IPv6 when both have one, else NULL (also for h NULL). */
+const struct hs_ip *hs_schema_host_reach(const struct hs_schema_host *me,
+					 const struct hs_schema_host *h);
+
 /* "pending", "running", ...; NULL when out of range. */
 const char *hs_schema_mig_state_name(enum hs_schema_mig_state state);
 /* Whether a migration record may go from state a to state b (docs/schema.md). */

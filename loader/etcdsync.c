@@ -161,18 +161,6 @@ static const struct hs_schema_migration *active_mig(const struct snapshot *s, co
 	return NULL;
 }
 
-/* The underlay address of h this node can reach: IPv4 when both have one. */
-static const struct hs_ip *reach(const struct hs_schema_host *me, const struct hs_schema_host *h)
-{
-	if (!h)
-		return NULL;
-	if (!hs_ip_is_zero(&me->underlay4) && !hs_ip_is_zero(&h->underlay4))
-		return &h->underlay4;
-	if (!hs_ip_is_zero(&me->underlay6) && !hs_ip_is_zero(&h->underlay6))
-		return &h->underlay6;
-	return NULL;
-}
-
 static void apply_config(struct agent *a, const struct hs_schema_host *me)
 {
 	struct hs_node_config nc;
@@ -306,8 +294,8 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 	for (size_t i = 0; i < s->nvms; i++) {
 		const struct hs_schema_vm *v = &s->vms[i];
 		const struct hs_ip *addr[2] = {&v->address, &v->address6};
-		const struct hs_ip *host = reach(me, find_host(s, v->host));
-		const struct hs_ip *entry = reach(me, find_host(s, v->entry));
+		const struct hs_ip *host = hs_schema_host_reach(me, find_host(s, v->host));
+		const struct hs_ip *entry = hs_schema_host_reach(me, find_host(s, v->entry));
 		const struct hs_schema_migration *mig = active_mig(s, v->name);
 		bool here = !strcmp(v->host, me->name);
 		bool fwd = !here && !strcmp(v->forward_from, me->name) &&
@@ -321,7 +309,8 @@ static void apply_vms(struct agent *a, const struct snapshot *s, const struct hs
 		 * the VM runs here */
 		bool incoming =
 			!here && mig && !strcmp(mig->to, me->name) && !strcmp(mig->from, v->host);
-		const struct hs_ip *to = mig ? reach(me, find_host(s, mig->to)) : NULL;
+		const struct hs_ip *to =
+			mig ? hs_schema_host_reach(me, find_host(s, mig->to)) : NULL;
 
 		/* paused here at switchover: migrated already wrote the
 		 * pointer; keep it whatever happens to the port */

@@ -57,17 +57,6 @@ static double wall(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-const struct hs_ip *migd_reach(const struct hs_schema_host *me, const struct hs_schema_host *h)
-{
-	if (!h)
-		return NULL;
-	if (!hs_ip_is_zero(&me->underlay4) && !hs_ip_is_zero(&h->underlay4))
-		return &h->underlay4;
-	if (!hs_ip_is_zero(&me->underlay6) && !hs_ip_is_zero(&h->underlay6))
-		return &h->underlay6;
-	return NULL;
-}
-
 /* tmpl with its one "%s" replaced by value (load_conf checked the form). */
 static void fill(char *out, size_t len, const char *tmpl, const char *value)
 {
@@ -471,7 +460,7 @@ static const char *dest_of(struct migd *d, struct migd_mig *m)
 		return "the destination host is not in etcd";
 	if (!(to.roles & HS_SCHEMA_ROLE_HOST))
 		return "the destination does not have the host role";
-	a = migd_reach(&d->me, &to);
+	a = hs_schema_host_reach(&d->me, &to);
 	if (!a)
 		return "the destination has no underlay address of a family this host has";
 	m->dest = *a;

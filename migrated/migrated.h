@@ -128,7 +128,6 @@ void migd_tick(struct migd *d); /* progress, finished jobs, retries */
 int migd_cancel(struct migd *d, const char *vm, char *msg, size_t len);
 void migd_status(struct migd *d, char *buf, size_t len);
 int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *arg);
-const struct hs_ip *migd_reach(const struct hs_schema_host *me, const struct hs_schema_host *h);
 int migd_read_host(struct migd *d, const char *name, struct hs_schema_host *out);
 
 #include "migrated/wire.h"

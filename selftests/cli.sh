@@ -49,3 +49,16 @@ sys.exit(0 if eval("(" + sys.argv[1] + ")") else 1)' "$2" <<<"$out" 2>"$T/pyerr"
 		bad "$1 (${2}): $(tail -n 1 "$T/pyerr") $(tr '\n' ' ' <<<"$out" | cut -c1-300)"
 	fi
 }
+
+# stop_pid PID: SIGTERM (etcd flushes its data dir), SIGKILL after 5 s.
+stop_pid() {
+	local pid=$1
+
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}

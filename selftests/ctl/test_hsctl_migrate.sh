@@ -35,19 +35,6 @@ T=$(mktemp -d /tmp/hs-test-hsctl-migrate.XXXXXX)
 ETCD_PID=
 BG_PIDS=()
 
-# SIGTERM (etcd flushes its data dir), SIGKILL after 5 s.
-stop_pid() {
-	local pid=$1
-
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
 cleanup() {
 	local pid
 

@@ -104,6 +104,7 @@ mig_downtime() {
 
 # client_start FILE [ADDR]: hs_stream client, 1 kHz of 64-byte requests
 client_start() {
+	rm -f "$1" "$1.st" # a new client counts from zero
 	nsenter --net=/run/netns/$P-cl "$STREAM" client "${2:-$(pubaddr A)}" 7 --rate 1000 --size 64 \
 		--status "$1.st" > "$1" 2>&1 &
 	CLIENT=$!
