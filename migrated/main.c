@@ -44,6 +44,7 @@ static const hs_cfg_keys known_keys = {
 	"migration.record_on_resume",
 	"migration.progress_ms",
 	"migration.timeout",
+	"migration.stall_seconds",
 	"migrated.control",
 	"migrated.handover_port",
 	"migrated.log_level",
@@ -141,6 +142,7 @@ static int load_conf(const char *path, struct migd_conf *c)
 		     ?: ok_rc(hs_cfg_u32(cfg, "migration", "progress_ms", 1000, 100, 60000,
 					 &c->progress_ms));
 	rc = rc ?: ok_rc(hs_cfg_u32(cfg, "migration", "timeout", 0, 0, 86400, &c->timeout_s));
+	rc = rc ?: ok_rc(hs_cfg_u32(cfg, "migration", "stall_seconds", 30, 0, 86400, &c->stall_s));
 	rc = rc
 		     ?: str_opt(cfg, "migrated", "control", "/run/heliostat/migrated.sock",
 				c->control, sizeof(c->control));

@@ -27,6 +27,7 @@
  * (here, at the destination) decides done or failed.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,7 +409,9 @@ static void *mig_thread(void *arg)
 		const char *msg = virGetLastErrorMessage();
 
 		m->result = atomic_load(&m->cancel) ? -ECANCELED : -EIO;
-		snprintf(m->error, sizeof(m->error), "libvirt: %s", msg ? msg : "unknown error");
+		if (!atomic_load(&m->aborted)) /* else error says why we aborted */
+			snprintf(m->error, sizeof(m->error), "libvirt: %s",
+				 msg ? msg : "unknown error");
 	} else {
 		m->result = 0;
 	}
@@ -634,6 +637,15 @@ static void write_progress(struct migd *d, struct migd_mig *m)
 	virTypedParamsGetULLong(p, n, VIR_DOMAIN_JOB_DOWNTIME, &down);
 	virTypedParamsGetULLong(p, n, VIR_DOMAIN_JOB_MEMORY_ITERATION, &iter);
 	{
+		unsigned long long done = 0;
+
+		virTypedParamsGetULLong(p, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &done);
+		if (done != m->processed || !m->progressed_ns) {
+			m->processed = done;
+			m->progressed_ns = now_ns();
+		}
+	}
+	{
 		int throttle = 0;
 
 		if (virTypedParamsGetInt(p, n, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, &throttle) ==
@@ -802,6 +814,22 @@ static void recovering(struct migd *d, struct migd_mig *m)
 	atomic_store(&m->phase, MIGD_FINISHED);
 }
 
+/* Ends a running job that is not getting anywhere: failed, with the reason. */
+static void __attribute__((format(printf, 2, 3)))
+abort_job(struct migd_mig *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_load(&m->aborted) || atomic_load(&m->cancel))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(m->error, sizeof(m->error), fmt, ap);
+	va_end(ap);
+	atomic_store(&m->aborted, true);
+	hs_warn("migration %s: %s: aborting", m->vm, m->error);
+	virDomainAbortJob(m->dom);
+}
+
 void migd_tick(struct migd *d)
 {
 	time_t now = time(NULL);
@@ -828,15 +856,12 @@ void migd_tick(struct migd *d)
 				m->switch_recorded = true;
 		}
 		if (phase == MIGD_RUNNING && d->c.timeout_s && m->started_ns &&
-		    (now_ns() - m->started_ns) / 1000000000LL > d->c.timeout_s &&
-		    !atomic_load(&m->cancel)) {
-			hs_warn("migration %s: running longer than %u s: cancelling", m->vm,
-				d->c.timeout_s);
-			atomic_store(&m->cancel, true);
-			snprintf(m->error, sizeof(m->error), "timed out after %u s",
-				 d->c.timeout_s);
-			virDomainAbortJob(m->dom);
-		}
+		    (now_ns() - m->started_ns) / 1000000000LL > d->c.timeout_s)
+			abort_job(m, "timed out after %u s", d->c.timeout_s);
+		if (phase == MIGD_RUNNING && d->c.stall_s && m->progressed_ns &&
+		    (now_ns() - m->progressed_ns) / 1000000000LL > d->c.stall_s)
+			abort_job(m, "nothing sent for %u s (destination or network gone?)",
+				  d->c.stall_s);
 		if ((phase == MIGD_RUNNING || phase == MIGD_SWITCHED) &&
 		    now_ns() / 1000000 >= m->next_progress) {
 			m->next_progress = now_ns() / 1000000 + d->c.progress_ms;

@@ -43,7 +43,8 @@ struct migd_conf {
 	bool record_on_resume; /* destination writes vms/<vm> on RESUMED (bench: off) */
 	uint32_t forward_s; /* how long the old host keeps the pointer */
 	uint32_t progress_ms;
-	uint32_t timeout_s; /* a migration running longer is cancelled; 0: none */
+	uint32_t timeout_s; /* a migration running longer fails; 0: none */
+	uint32_t stall_s; /* one sending nothing for this long fails; 0: never */
 	char control[256]; /* unix socket */
 	uint32_t handover_port; /* TCP, on this host's underlay addresses; 0: off */
 	enum hs_log_level level;
@@ -81,7 +82,10 @@ struct migd_mig {
 	struct hs_vm saved[2];
 	bool has_saved[2];
 	_Atomic bool pointer_set;
-	_Atomic bool cancel;
+	_Atomic bool cancel; /* by the operator */
+	_Atomic bool aborted; /* by us (timeout, stall): error says why */
+	uint64_t processed; /* bytes sent, last seen */
+	int64_t progressed_ns; /* when processed last grew */
 	bool switch_recorded; /* state switchover written to etcd */
 	bool downtime_set, postcopy_started;
 	int throttle; /* auto-converge's last CPU throttle, percent */
