@@ -51,7 +51,8 @@ for step in "A B" "B A"; do
 	downs+=("${d:-?}")
 	echo "   QEMU downtime ${d:-?} ms; $(grep -c 'flow entries handed' "$T/migrated-$1.log") flow handovers so far"
 	echo "   now: $(hsctl vm show web | tr -s ' \n' ' ' | cut -c1-150)"
-	echo "   domain at $2: $(domstate "$2"); at $1: $(domstate "$1" || true)${1:+ (gone)}"
+	was=$(domstate "$1")
+	echo "   domain at $2: $(domstate "$2"); at $1: ${was:-gone (undefined there)}"
 	stream_advances "$T/demo.out.st" 16000 20 || bad "the stream stopped after the migration"
 	echo "   stream: $(cat "$T/demo.out.st")"
 done
