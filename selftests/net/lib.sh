@@ -66,6 +66,11 @@ hs_cleanup() {
 	done
 	for pid in "${HS_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
 	for pid in "${HS_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	# a safety net: anything still running from this run's directory is
+	# ours too (a daemon restarted where its PID was not recorded)
+	for pid in $(pgrep -f "$T/" 2>/dev/null); do
+		[ "$pid" != $$ ] && kill -9 "$pid" 2>/dev/null
+	done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns"; done
 	rm -rf /sys/fs/bpf/$P-*
 	# HS_KEEP_LOGS=DIR: the run's logs and configuration survive it
