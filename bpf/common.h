@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Definitions every heliostat BPF file needs that vmlinux.h lacks (macros
- * are not in BTF), and the bounds-checked packet accessor. Contract of
- * pkt_ptr(): returns a pointer to len bytes at off, or NULL when the frame is
- * shorter; the verifier sees a bounded offset.
+ * are not in BTF), the program context, and the bounds-checked packet
+ * accessor. Contract of pkt_ptr(): returns a pointer to len bytes at off, or
+ * NULL when they are not in the directly readable part of the packet (the
+ * whole frame in XDP, the linear part of the skb in TC); the verifier sees a
+ * bounded offset.
+ *
+ * The shared headers are compiled once per program context: XDP (struct
+ * xdp_md) by default, TC (struct __sk_buff) when the entry file defines
+ * HS_CTX_SKB before its first include. hs_ctx is that context; HS_PASS and
+ * HS_DROP are its verdicts for "to the stack" and "drop".
  */
 #ifndef HS_BPF_COMMON_H
 #define HS_BPF_COMMON_H
@@ -49,6 +56,30 @@
 #define VXLAN_HLEN 8
 #define VXLAN_FLAG_I 0x08
 
+/* TC verdicts (pkt_cls.h macros) */
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#define TC_ACT_REDIRECT 7
+
+/* A macro, not a typedef: CO-RE relocations of field accesses name the
+ * type they go through, and the kernel's BTF has no typedef of ours. */
+#ifdef HS_CTX_SKB
+#define hs_ctx struct __sk_buff
+#define HS_PASS TC_ACT_OK
+#define HS_DROP TC_ACT_SHOT
+#else
+#define hs_ctx struct xdp_md
+#define HS_PASS XDP_PASS
+#define HS_DROP XDP_DROP
+#endif
+
+/* What a TC program reads directly must be in the skb's linear part: each
+ * pulls the headers it usually needs on entry (bpf_skb_pull_data(), which
+ * also makes them writable), and once more up to this bound when a header
+ * lies beyond (long IPv6 extension chains). A GSO packet's payload stays
+ * where it is. */
+#define HS_TC_PULL_MAX 1024
+
 /* Largest offset any packet access uses; keeps the verifier's range finite. */
 #define PKT_OFF_MASK 0x3fff
 
@@ -56,28 +87,44 @@
  * ctx->data and ctx->data_end read with explicit loads: clang 14 otherwise
  * merges the two field loads of different call sites into one load from a
  * computed ctx + 4, which the verifier refuses ("dereference of modified ctx
- * ptr").
+ * ptr"). The verifier rewrites these loads of a __sk_buff into loads of the
+ * skb's own pointers, as it does for field accesses.
  */
-static __always_inline void *xdp_data(struct xdp_md *ctx)
+static __always_inline void *ctx_data(hs_ctx *ctx)
 {
 	void *d;
 
-	asm volatile("%[d] = *(u32 *)(%[c] + 0)" : [d] "=r"(d) : [c] "r"(ctx));
+	asm volatile("%[d] = *(u32 *)(%[c] + %[o])"
+		     : [d] "=r"(d)
+		     : [c] "r"(ctx), [o] "i"(__builtin_offsetof(hs_ctx, data)));
 	return d;
 }
 
-static __always_inline void *xdp_data_end(struct xdp_md *ctx)
+static __always_inline void *ctx_data_end(hs_ctx *ctx)
 {
 	void *e;
 
-	asm volatile("%[e] = *(u32 *)(%[c] + 4)" : [e] "=r"(e) : [c] "r"(ctx));
+	asm volatile("%[e] = *(u32 *)(%[c] + %[o])"
+		     : [e] "=r"(e)
+		     : [c] "r"(ctx), [o] "i"(__builtin_offsetof(hs_ctx, data_end)));
 	return e;
 }
 
-static __always_inline void *pkt_ptr(struct xdp_md *ctx, __u32 off, __u32 len)
+/* Any other __u32 field of the context, read the same way (the same clang
+ * merge hit skb->vlan_present in a loop). */
+#define CTX_U32(ctx, field)                                                               \
+	({                                                                                \
+		__u32 v_;                                                                 \
+		asm volatile("%[v] = *(u32 *)(%[c] + %[o])"                               \
+			     : [v] "=r"(v_)                                               \
+			     : [c] "r"(ctx), [o] "i"(__builtin_offsetof(hs_ctx, field))); \
+		v_;                                                                       \
+	})
+
+static __always_inline void *pkt_ptr(hs_ctx *ctx, __u32 off, __u32 len)
 {
-	void *data = xdp_data(ctx);
-	void *end = xdp_data_end(ctx);
+	void *data = ctx_data(ctx);
+	void *end = ctx_data_end(ctx);
 	void *p;
 
 	off &= PKT_OFF_MASK;
@@ -90,17 +137,33 @@ static __always_inline void *pkt_ptr(struct xdp_md *ctx, __u32 off, __u32 len)
 	return p;
 }
 
-/* The barrier keeps clang (14) from folding the subtraction into other
- * arithmetic as "scalar - pkt_end", which the verifier refuses; pointer
- * minus pointer is allowed (we load as root). */
-static __always_inline __u32 pkt_len(struct xdp_md *ctx)
+/* Length of the whole frame: in TC also what is not linear (a GSO packet's
+ * payload). The barrier keeps clang (14) from folding the subtraction into
+ * other arithmetic as "scalar - pkt_end", which the verifier refuses;
+ * pointer minus pointer is allowed (we load as root). */
+static __always_inline __u32 pkt_len(hs_ctx *ctx)
 {
-	void *data = xdp_data(ctx);
-	void *end = xdp_data_end(ctx);
+#ifdef HS_CTX_SKB
+	return CTX_U32(ctx, len);
+#else
+	void *data = ctx_data(ctx);
+	void *end = ctx_data_end(ctx);
 	__u64 len = end - data;
 
 	asm volatile("" : "+r"(len));
 	return len;
+#endif
+}
+
+/* A GSO packet: one skb the kernel (or the NIC) cuts into gso_size
+ * segments on transmission. XDP never sees one. */
+static __always_inline bool ctx_is_gso(hs_ctx *ctx)
+{
+#ifdef HS_CTX_SKB
+	return CTX_U32(ctx, gso_size) != 0;
+#else
+	return false;
+#endif
 }
 
 /* IPv4-mapped form of an IPv4 address. */

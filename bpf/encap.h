@@ -2,10 +2,13 @@
 /*
  * Frame surgery: next-hop lookup, VLAN removal, VXLAN encapsulation and
  * decapsulation. Contract: fib_out() only reads; strip_*() and encap() move
- * the frame start (bpf_xdp_adjust_head), after which every packet pointer is
- * invalid and p's offsets are updated by the function. They return 0 or -1
- * (adjust failed: the caller drops with DROP_ERROR). encap() must be called
- * only after fib_out() succeeded, with its result.
+ * the frame start (XDP: bpf_xdp_adjust_head; TC: bpf_skb_adjust_room), after
+ * which every packet pointer is invalid and p's offsets are updated by the
+ * function. They return 0 or -1 (adjust failed: the caller drops with
+ * DROP_ERROR). encap() must be called only after fib_out() succeeded, with
+ * its result. In TC, encap() keeps a GSO packet whole: the kernel segments
+ * the inner TCP packet into VXLAN frames late (or the NIC does); the caller
+ * has made its segments fit (see vmside.h).
  */
 #ifndef HS_BPF_ENCAP_H
 #define HS_BPF_ENCAP_H
@@ -29,7 +32,7 @@ struct hs_nexthop {
 /* Next hop toward dst (source src) through the kernel's FIB, cached per
  * CPU for HS_NEXTHOP_TTL_NS (the cache ignores src and ingress: heliostat
  * nodes route by destination). 0 or -1. */
-static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const struct hs_ip *dst,
+static __noinline int fib_out(hs_ctx *ctx, const struct hs_ip *src, const struct hs_ip *dst,
 			      struct hs_nexthop *nh)
 {
 	__u64 now = bpf_ktime_get_coarse_ns();
@@ -57,6 +60,14 @@ static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const
 		__builtin_memcpy(f.ipv6_dst, dst->b, 16);
 	}
 	rc = bpf_fib_lookup(ctx, &f, sizeof(f), 0);
+#ifdef HS_CTX_SKB
+	/* For an skb the helper also compares the packet as it is now with
+	 * the egress MTU, after it filled in the result: not a routing
+	 * failure (sizes are the caller's business, checked for the frame as
+	 * it will leave). */
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		rc = BPF_FIB_LKUP_RET_SUCCESS;
+#endif
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
 	nh->ifindex = f.ifindex;
@@ -72,14 +83,28 @@ static __noinline int fib_out(struct xdp_md *ctx, const struct hs_ip *src, const
 }
 
 /* Sends the frame (Ethernet addresses already set) toward nh. */
-static __always_inline int send_to(struct xdp_md *ctx, const struct hs_nexthop *nh)
+static __always_inline int send_to(hs_ctx *ctx, const struct hs_nexthop *nh)
 {
+#ifdef HS_CTX_SKB
+	return bpf_redirect(nh->ifindex, 0); /* egress, also of the ingress port */
+#else
 	if (nh->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect(nh->ifindex, 0);
+#endif
 }
 
-static __always_inline int set_eth(struct xdp_md *ctx, const __u8 *dmac, const __u8 *smac)
+/* Sends the frame back out the interface it came in on. */
+static __always_inline int send_back(hs_ctx *ctx)
+{
+#ifdef HS_CTX_SKB
+	return bpf_redirect(ctx->ingress_ifindex, 0);
+#else
+	return XDP_TX;
+#endif
+}
+
+static __always_inline int set_eth(hs_ctx *ctx, const __u8 *dmac, const __u8 *smac)
 {
 	struct ethhdr *eth = pkt_ptr(ctx, 0, ETH_HLEN);
 
@@ -99,8 +124,25 @@ static __always_inline void pkt_shift(struct pkt *p, int delta)
 }
 
 /* Removes VLAN tags: the MAC addresses move up over them. */
-static __always_inline int strip_vlans(struct xdp_md *ctx, struct pkt *p)
+static __always_inline int strip_vlans(hs_ctx *ctx, struct pkt *p)
 {
+#ifdef HS_CTX_SKB
+	/* The stack takes the outer tag off before TC (skb->vlan_tci), and
+	 * would put it back on the way out. Each bpf_skb_vlan_pop() drops
+	 * that one, or else the first in-band one, and moves the next in-band
+	 * tag there: one call per tag. */
+	__u32 n = p->vlans + (CTX_U32(ctx, vlan_present) ? 1 : 0);
+
+	for (__u32 i = 0; i < MAX_VLANS + 1; i++)
+		if (i < n && bpf_skb_vlan_pop(ctx))
+			return -1;
+	if (CTX_U32(ctx, vlan_present))
+		return -1;
+	pkt_shift(p, -(int)(p->vlans * 4));
+	p->l2_len = ETH_HLEN;
+	p->vlans = 0;
+	return 0;
+#else
 	__u32 n = p->vlans * 4;
 	__u8 macs[12];
 	__u8 *d;
@@ -121,13 +163,34 @@ static __always_inline int strip_vlans(struct xdp_md *ctx, struct pkt *p)
 	p->l2_len = ETH_HLEN;
 	p->vlans = 0;
 	return 0;
+#endif
 }
 
-/* Removes everything before the inner Ethernet header at base. */
-static __always_inline int strip_outer(struct xdp_md *ctx, struct pkt *inner, __u32 base)
+/* Removes everything before the inner Ethernet header at base. In TC the
+ * outer Ethernet header's place stays and takes the inner header, and what
+ * follows it up to the inner IP header goes: the kernel then treats the skb
+ * as the inner packet, a GSO one keeping its gso_size. */
+static __always_inline int strip_outer(hs_ctx *ctx, struct pkt *inner, __u32 base)
 {
+#ifdef HS_CTX_SKB
+	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO |
+		      (inner->v4 ? BPF_F_ADJ_ROOM_DECAP_L3_IPV4 : BPF_F_ADJ_ROOM_DECAP_L3_IPV6);
+	struct ethhdr *eth = pkt_ptr(ctx, base & 0x1ff, ETH_HLEN);
+	struct ethhdr in;
+
+	if (!eth)
+		return -1;
+	__builtin_memcpy(&in, eth, ETH_HLEN);
+	if (bpf_skb_adjust_room(ctx, -(int)base, BPF_ADJ_ROOM_MAC, flags))
+		return -1;
+	eth = pkt_ptr(ctx, 0, ETH_HLEN);
+	if (!eth)
+		return -1;
+	__builtin_memcpy(eth, &in, ETH_HLEN);
+#else
 	if (bpf_xdp_adjust_head(ctx, base))
 		return -1;
+#endif
 	pkt_shift(inner, -(int)base);
 	return 0;
 }
@@ -166,13 +229,13 @@ static __always_inline bool is_ours(const struct hs_node_config *cfg, const stru
  * sum needs only the headers in front of it. Returns 0 (no checksum) when
  * the inner packet does not allow that shortcut.
  */
-static __always_inline __u32 inner_sum(struct xdp_md *ctx, const struct pkt *p, __u8 *ok)
+static __always_inline __u32 inner_sum(hs_ctx *ctx, const struct pkt *p, __u8 *ok)
 {
 	__u32 s = 0;
 	__u8 *eth, *ip6;
 
 	*ok = 0;
-	if (p->frag || !p->has_l4 || p->l3_off + p->ip_len != pkt_len(ctx))
+	if (p->frag || !p->has_l4 || p->l3_off + p->ip_len != pkt_len(ctx) || ctx_is_gso(ctx))
 		return 0;
 	if (p->proto == IPPROTO_UDP && p->l4_csum_off == 0)
 		return 0;
@@ -201,7 +264,7 @@ static __always_inline __u32 inner_sum(struct xdp_md *ctx, const struct pkt *p, 
 
 /* Reads what encap() needs from the inner frame, in a frame of its own so
  * the unrolled sums do not count against the caller chain's 512-byte stack. */
-static __noinline int encap_prep(struct xdp_md *ctx, const struct pkt *p, const struct hs_ip *host,
+static __noinline int encap_prep(hs_ctx *ctx, const struct pkt *p, const struct hs_ip *host,
 				 struct hs_nexthop *nh)
 {
 	/* every fragment of a datagram takes the same outer port (and path):
@@ -213,14 +276,43 @@ static __noinline int encap_prep(struct xdp_md *ctx, const struct pkt *p, const 
 	return 0;
 }
 
+#ifdef HS_CTX_SKB
+#define HS_ADJ_ROOM_ENCAP_L2(len) \
+	(((__u64)(len)&BPF_ADJ_ROOM_ENCAP_L2_MASK) << BPF_ADJ_ROOM_ENCAP_L2_SHIFT)
+
+/* TC: olen bytes of room after the Ethernet header, which becomes the outer
+ * one; the inner Ethernet header (a copy of it) goes at the end of the room.
+ * The flags tell the kernel what was put there, so that it can segment a
+ * GSO packet (the inner TCP, gso_size kept) into VXLAN frames and find the
+ * inner checksum of a CHECKSUM_PARTIAL one. */
+static __always_inline int encap_room(hs_ctx *ctx, __u32 olen, bool v4)
+{
+	__u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+		      BPF_F_ADJ_ROOM_ENCAP_L2_ETH | HS_ADJ_ROOM_ENCAP_L2(ETH_HLEN) |
+		      (v4 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 : BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
+	struct ethhdr *eth = pkt_ptr(ctx, 0, ETH_HLEN);
+	struct ethhdr inner;
+
+	if (!eth)
+		return -1;
+	__builtin_memcpy(&inner, eth, ETH_HLEN);
+	if (bpf_skb_adjust_room(ctx, olen, BPF_ADJ_ROOM_MAC, flags))
+		return -1;
+	eth = pkt_ptr(ctx, olen & 0x7f, ETH_HLEN);
+	if (!eth)
+		return -1;
+	__builtin_memcpy(eth, &inner, ETH_HLEN);
+	return 0;
+}
+#endif
+
 /*
  * Puts [Ethernet][IPv4|IPv6][UDP][VXLAN] in front of the (untagged) frame.
  * host: outer destination; the source is our address of its family; nh:
  * fib_out() and encap_prep() results for host, nh->fwd whether to flag it.
  */
-static __always_inline int encap_body(struct xdp_md *ctx, struct pkt *p,
-				      const struct hs_node_config *cfg, const struct hs_ip *host,
-				      const struct hs_nexthop *nh)
+static __always_inline int encap_body(hs_ctx *ctx, struct pkt *p, const struct hs_node_config *cfg,
+				      const struct hs_ip *host, const struct hs_nexthop *nh)
 {
 	const struct hs_ip *src = our_addr(cfg, host);
 	bool v4 = ip_is_v4(host);
@@ -232,8 +324,17 @@ static __always_inline int encap_body(struct xdp_md *ctx, struct pkt *p,
 	__u8 *vx;
 	__u32 l4;
 
+#ifdef HS_CTX_SKB
+	/* a GSO packet may be longer than the length fields hold; the
+	 * kernel writes each segment's own lengths */
+	if (flen + sizeof(struct udphdr) + VXLAN_HLEN > 0xffff - sizeof(struct ipv6hdr))
+		udp_len = 0xffff - sizeof(struct ipv6hdr);
+	if (encap_room(ctx, olen, v4))
+		return -1;
+#else
 	if (bpf_xdp_adjust_head(ctx, -(int)olen))
 		return -1;
+#endif
 	pkt_shift(p, olen);
 
 	eth = pkt_ptr(ctx, 0, ETH_HLEN);
@@ -303,19 +404,84 @@ static __always_inline int encap_body(struct xdp_md *ctx, struct pkt *p,
 /* The full paths call it out of line, as before; the front-end cache path
  * inlines encap_body(): one call and return fewer, ~5 ns in bench_dp on a
  * kernel whose SRSO mitigation makes every return a "safe RET" (6.18). */
-static __noinline int encap(struct xdp_md *ctx, struct pkt *p, const struct hs_node_config *cfg,
+static __noinline int encap(hs_ctx *ctx, struct pkt *p, const struct hs_node_config *cfg,
 			    const struct hs_ip *host, const struct hs_nexthop *nh)
 {
 	return encap_body(ctx, p, cfg, host, nh);
 }
 
+#ifdef HS_CTX_SKB
+/*
+ * A TC program cannot see or clear an skb's CHECKSUM_PARTIAL (checksum
+ * offload: the transport checksum field holds the folded pseudo-header sum,
+ * the rest is summed on transmission, from csum_start, by the kernel when
+ * the egress cannot). The error made from such a packet still carries that
+ * state, and csum_start then points at the quoted transport header, which
+ * must hold the checksum field. When the packet looks partial (its field
+ * is the pseudo-header sum: a finished checksum is that once in 65535),
+ * returns how many transport bytes to quote (8 for UDP; 20 for TCP, whose
+ * field is at 16), with *ck the field's offset in them; 0 when it does not;
+ * -1 when it does and the field cannot be quoted (IPv6 extension headers):
+ * no error is possible then.
+ */
+static __always_inline int partial_quote(hs_ctx *ctx, const struct pkt *p, __u32 *ck)
+{
+	__u32 hl = p->l4_off - p->l3_off;
+	bool tcp = p->proto == IPPROTO_TCP;
+	__u16 *f;
+
+	if (p->frag || !p->has_l4 || (!tcp && p->proto != IPPROTO_UDP))
+		return 0;
+	*ck = tcp ? 16 : 6;
+	f = pkt_ptr(ctx, p->l4_off + *ck, 2);
+	if (!f || *f != csum_fold(csum_pseudo(&p->src, &p->dst, p->ip_len - hl, p->proto, p->v4)))
+		return 0;
+	if (!p->v4 && hl != sizeof(struct ipv6hdr))
+		return -1;
+	return tcp ? 20 : 8;
+}
+
+/*
+ * Writes the quoted transport checksum (len bytes at off, the field at ck
+ * in them) so that it is a fixed point of the kernel's late checksum:
+ * csum_fold(sum of the quoted bytes) == the field. Then the ICMP checksum
+ * over the quote holds whether the egress sums the quote (no offload:
+ * skb_checksum_help) or leaves it (the receiver trusts a partial checksum).
+ * With s the sum of the other words, modulo 0xffff F = ~(s + F), so
+ * 2F = -s and F = -s / 2 (2 * 0x8000 = 1 modulo 0xffff).
+ */
+static __always_inline int partial_fix(hs_ctx *ctx, __u32 off, __u32 len, __u32 ck)
+{
+	__u32 s = 0, f;
+	__u16 *w;
+
+	for (__u32 i = 0; i < 20; i += 2) {
+		if (i >= len)
+			break;
+		w = pkt_ptr(ctx, (off + i) & 0x7f, 2);
+		if (!w)
+			return -1;
+		if (i != ck)
+			s += *w;
+	}
+	w = pkt_ptr(ctx, (off + ck) & 0x7f, 2);
+	if (!w)
+		return -1;
+	s = csum_fold(s) % 0xffff;
+	f = ((0xffff - s) * 0x8000ull) % 0xffff;
+	*w = f ? f : 0xffff;
+	return 0;
+}
+#endif
+
 /*
  * Turns the packet into an ICMP "fragmentation needed" / ICMPv6 "packet too
- * big" for its sender, in place, quoting its IP header and 8 bytes; L2 is
+ * big" for its sender, in place, quoting its IP header and 8 bytes (in TC
+ * 20 of a TCP packet under checksum offload, see partial_quote()); L2 is
  * kept (addresses swapped, VLAN tags as they were). mtu: the value to
  * report. Returns 0 or -1.
  */
-static __noinline int make_toobig(struct xdp_md *ctx, struct pkt *p, __u32 mtu)
+static __noinline int make_toobig(hs_ctx *ctx, struct pkt *p, __u32 mtu)
 {
 	__u32 hdr = p->v4 ? sizeof(struct iphdr) + 8 : sizeof(struct ipv6hdr) + 8;
 	__u32 quote = p->v4 ? (p->l4_off - p->l3_off) + 8 : sizeof(struct ipv6hdr) + 8;
@@ -324,6 +490,15 @@ static __noinline int make_toobig(struct xdp_md *ctx, struct pkt *p, __u32 mtu)
 	__u8 l2buf[ETH_HLEN + 4 * MAX_VLANS];
 	__u8 *b, *icmp;
 	__u16 *w;
+#ifdef HS_CTX_SKB
+	__u32 ck = 0;
+	int fix = partial_quote(ctx, p, &ck);
+
+	if (fix < 0)
+		return -1;
+	if (fix)
+		quote = (p->l4_off - p->l3_off) + fix;
+#endif
 
 	if (quote > 68 || !pkt_ptr(ctx, p->l3_off, quote))
 		return -1;
@@ -332,11 +507,18 @@ static __noinline int make_toobig(struct xdp_md *ctx, struct pkt *p, __u32 mtu)
 	if (!b)
 		return -1;
 	__builtin_memcpy(l2buf, b, sizeof(l2buf));
+	total = l2 + hdr + quote;
+#ifdef HS_CTX_SKB
+	/* room after L2: the original IP header lands at l2 + hdr, as below */
+	if (bpf_skb_adjust_room(ctx, hdr, BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_change_tail(ctx, total, 0))
+		return -1;
+#else
 	if (bpf_xdp_adjust_head(ctx, -(int)hdr))
 		return -1;
-	total = l2 + hdr + quote;
 	if (bpf_xdp_adjust_tail(ctx, (int)total - (int)pkt_len(ctx)))
 		return -1;
+#endif
 	b = pkt_ptr(ctx, 0, ETH_HLEN + 4 * MAX_VLANS);
 	if (!b)
 		return -1;
@@ -395,6 +577,10 @@ static __noinline int make_toobig(struct xdp_md *ctx, struct pkt *p, __u32 mtu)
 		icmp[7] = mtu;
 		sum = csum_pseudo(src, dst, 8 + quote, IPPROTO_ICMPV6, false);
 	}
+#ifdef HS_CTX_SKB
+	if (fix && partial_fix(ctx, l2 + hdr + (p->l4_off - p->l3_off), fix, ck))
+		return -1;
+#endif
 	/* checksum over the ICMP header and the quote (even length, <= 76) */
 	for (int i = 0; i < (8 + 68) / 2; i++) {
 		if (i * 2 >= 8 + quote)

@@ -117,17 +117,18 @@ static __always_inline void fe_commit_remote(struct hs_fe_slot *s, __u64 gen, co
 /* handle_binding() from a slot that fe_hit() accepted for p. Out of line:
  * inlined, its frame would join the chain xdp_uplink -> handle_binding ->
  * make_toobig and pass the 512-byte stack (kernel 6.18, clang 14). */
-static __noinline int fe_deliver(struct xdp_md *ctx, struct pkt *p,
-				 const struct hs_node_config *cfg, const struct hs_fe_slot *s)
+static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_node_config *cfg,
+				 const struct hs_fe_slot *s)
 {
 	const struct hs_ip *src;
 	struct hs_nexthop nh;
+	int act;
 
-	if (s->kind != HS_VM_LOCAL && too_big(cfg, p, &s->host))
-		return reject_too_big(ctx, p, cfg, &s->host);
+	if (s->kind != HS_VM_LOCAL && tunnel_fit(ctx, p, cfg, &s->host, &act))
+		return act;
 	/* never an ICMP error here: xlate() without its embedded-packet part */
 	if (xlate_body(ctx, p, true, &s->vm, s->vm_port, false) || mss_clamp(ctx, p, cfg))
-		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
 
 	if (s->kind == HS_VM_LOCAL) {
 		learn_flow(p, ip_is_zero(&cfg->underlay4) ? &cfg->underlay6 : &cfg->underlay4,
@@ -135,10 +136,10 @@ static __noinline int fe_deliver(struct xdp_md *ctx, struct pkt *p,
 		return to_local_port(ctx, p, s->ifindex, s->mac, s->gw_mac, HS_R_TX_DNAT_LOCAL);
 	}
 	if (strip_vlans(ctx, p) || set_eth(ctx, s->mac, s->gw_mac))
-		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	src = our_addr(cfg, &s->host);
 	if (ip_is_zero(src))
-		return verdict(XDP_DROP, HS_R_DROP_NO_ROUTE);
+		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
 	nh.ifindex = s->ifindex;
 	__builtin_memcpy(nh.dmac, s->dmac, ETH_ALEN);
 	__builtin_memcpy(nh.smac, s->smac, ETH_ALEN);
@@ -150,7 +151,7 @@ static __noinline int fe_deliver(struct xdp_md *ctx, struct pkt *p,
 	nh.isum = 0;
 	if ((!ip_is_v4(&s->host) && encap_prep(ctx, p, &s->host, &nh)) ||
 	    encap_body(ctx, p, cfg, &s->host, &nh))
-		return verdict(XDP_DROP, HS_R_DROP_ERROR);
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	return verdict(send_to(ctx, &nh), HS_R_TX_DNAT_ENCAP);
 }
 

@@ -8,6 +8,14 @@
  * returns 0, or -1 when the new address is of the other family or a header
  * moved out of reach (the caller drops with DROP_ERROR). Offsets in p stay
  * valid: nothing is inserted or removed.
+ *
+ * Checksums: XDP sees finished packets and updates every checksum in place.
+ * A TC program may see CHECKSUM_PARTIAL packets (checksum offload: the
+ * transport checksum field holds only the pseudo-header sum, the rest is
+ * summed on transmission), so there the transport checksum is updated by
+ * bpf_l4_csum_replace(), which knows the skb's checksum state: the
+ * pseudo-header part (addresses) always, the rest (ports, an ICMP error's
+ * quote) only for a finished checksum.
  */
 #ifndef HS_BPF_NAT_H
 #define HS_BPF_NAT_H
@@ -22,7 +30,7 @@ static __always_inline bool l4_has_pseudo(const struct pkt *p)
 	       (!p->v4 && p->proto == IPPROTO_ICMPV6);
 }
 
-static __always_inline int csum_write(struct xdp_md *ctx, __u32 off, __u32 delta, bool udp)
+static __always_inline int csum_write(hs_ctx *ctx, __u32 off, __u32 delta, bool udp)
 {
 	__u16 *c = pkt_ptr(ctx, off, 2);
 	__u16 v;
@@ -36,9 +44,31 @@ static __always_inline int csum_write(struct xdp_md *ctx, __u32 off, __u32 delta
 	return 0;
 }
 
+/* Updates the transport checksum at off: pseudo is the delta of the
+ * pseudo-header fields, rest the delta of bytes the checksum covers itself.
+ * 0 or -1. */
+static __always_inline int l4_csum_write(hs_ctx *ctx, bool v4, __u32 off, __u32 pseudo, __u32 rest,
+					 bool udp)
+{
+#ifdef HS_CTX_SKB
+	/* UDP: a result of 0 is written as 0xffff; ENFORCE: a 0 found is
+	 * updated too (the caller skips IPv4's "no checksum" 0, as XDP does) */
+	__u64 f = udp ? BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE : 0;
+
+	if (pseudo &&
+	    bpf_l4_csum_replace(ctx, off, 0, pseudo, f | BPF_F_PSEUDO_HDR | (v4 ? 0 : BPF_F_IPV6)))
+		return -1;
+	if (rest && bpf_l4_csum_replace(ctx, off, 0, rest, f))
+		return -1;
+	return 0;
+#else
+	return csum_write(ctx, off, pseudo + rest, udp);
+#endif
+}
+
 /* Rewrites the embedded packet of an ICMP error: its source (emb_dst false)
  * or destination address and port; returns the delta for the ICMP checksum. */
-static __always_inline int xlate_embedded(struct xdp_md *ctx, struct pkt *p, bool emb_dst,
+static __always_inline int xlate_embedded(hs_ctx *ctx, struct pkt *p, bool emb_dst,
 					  const struct hs_ip *addr, __be16 port, __u32 *icmp_delta)
 {
 	struct embedded *in = &p->in;
@@ -110,10 +140,10 @@ static __always_inline int xlate_embedded(struct xdp_md *ctx, struct pkt *p, boo
 
 /* xlate()'s body; with icmp false it ignores p->icmp_err (the caller knows
  * p is not an ICMP error) and the embedded-packet code is compiled out. */
-static __always_inline int xlate_body(struct xdp_md *ctx, struct pkt *p, bool dst,
+static __always_inline int xlate_body(hs_ctx *ctx, struct pkt *p, bool dst,
 				      const struct hs_ip *addr, __be16 port, bool icmp)
 {
-	__u32 d_ip = 0, d_l4 = 0, d_addr;
+	__u32 d_ip = 0, d_ps = 0, d_l4 = 0, d_addr;
 	bool pseudo = p->has_l4 && p->l4_csum_off && l4_has_pseudo(p);
 
 	if (ip_is_v4(addr) != (bool)p->v4)
@@ -135,7 +165,7 @@ static __always_inline int xlate_body(struct xdp_md *ctx, struct pkt *p, bool ds
 		__builtin_memcpy(a, addr->b, 16);
 	}
 	if (pseudo)
-		d_l4 += d_addr;
+		d_ps = d_addr;
 	if (dst)
 		p->dst = *addr;
 	else
@@ -166,12 +196,13 @@ static __always_inline int xlate_body(struct xdp_md *ctx, struct pkt *p, bool ds
 	if (p->v4 && csum_write(ctx, p->l3_off + 10, d_ip, false))
 		return -1;
 	if (p->has_l4 && p->l4_csum_off &&
-	    csum_write(ctx, p->l4_off + p->l4_csum_off, d_l4, p->proto == IPPROTO_UDP))
+	    l4_csum_write(ctx, p->v4, p->l4_off + p->l4_csum_off, d_ps, d_l4,
+			  p->proto == IPPROTO_UDP))
 		return -1;
 	return 0;
 }
 
-static __noinline int xlate(struct xdp_md *ctx, struct pkt *p, bool dst, const struct hs_ip *addr,
+static __noinline int xlate(hs_ctx *ctx, struct pkt *p, bool dst, const struct hs_ip *addr,
 			    __be16 port)
 {
 	return xlate_body(ctx, p, dst, addr, port, true);
@@ -190,23 +221,25 @@ static __always_inline __u16 mss_limit(const struct hs_node_config *cfg, const s
 #define TCP_MAX_OPTS 40
 
 struct mss_scan {
-	struct xdp_md *ctx;
+	hs_ctx *ctx;
 	__u32 l4_off;
 	__u32 o; /* option offset within the TCP header */
 	__u32 end; /* TCP header length */
 	__u16 limit;
-	__s16 rc; /* 1 clamped, 0 nothing to do, -1 error */
+	__u16 old; /* found: the MSS value (network order) */
 };
 
 /* One TCP option per call. Run through bpf_loop() so the verifier checks
  * the body once: an open-coded 40-step scan blew its 1M-instruction budget
- * (kernel 6.18, clang 14) because every option length forks the state. */
+ * (kernel 6.18, clang 14) because every option length forks the state. It
+ * only looks: s->old set means an MSS option above the limit at s->o. (The
+ * write is the caller's, after the loop: in TC it needs a helper that may
+ * move the packet, which a callback must not call.) */
 static long mss_step(__u64 idx, void *data)
 {
 	struct mss_scan *s = data;
-	__u16 *val, old, new;
+	__u16 *val;
 	__u8 *opt;
-	__u32 d;
 
 	if (s->o + 1 > s->end)
 		return 1;
@@ -226,29 +259,19 @@ static long mss_step(__u64 idx, void *data)
 	if (opt[1] != 4 || s->o + 4 > s->end)
 		return 1;
 	val = pkt_ptr(s->ctx, s->l4_off + ((s->o + 2) & 0x3f), 2);
-	if (!val)
-		return 1;
-	old = *val;
-	if (bpf_ntohs(old) <= s->limit)
-		return 1;
-	new = bpf_htons(s->limit);
-	/* a value at an odd offset sits across two checksum words */
-	if (s->o & 1)
-		d = csum_delta16(__builtin_bswap16(old), __builtin_bswap16(new));
-	else
-		d = csum_delta16(old, new);
-	*val = new;
-	s->rc = csum_write(s->ctx, s->l4_off + 16, d, false) ? -1 : 1;
+	if (val && bpf_ntohs(*val) > s->limit)
+		s->old = *val;
 	return 1;
 }
 
 /* Lowers the MSS option of a SYN or SYN-ACK to fit the underlay. Returns 0
  * (also when nothing was to be done) or -1 when the header went missing. */
-static __always_inline int mss_clamp(struct xdp_md *ctx, struct pkt *p,
-				     const struct hs_node_config *cfg)
+static __always_inline int mss_clamp(hs_ctx *ctx, struct pkt *p, const struct hs_node_config *cfg)
 {
 	struct mss_scan s = {};
+	__u16 *val, new;
 	__u8 *th;
+	__u32 d;
 
 	if (!cfg->underlay_mtu || p->proto != IPPROTO_TCP || !p->has_l4 ||
 	    !(p->tcp_flags & TCP_FLAG_SYN) || cfg->underlay_mtu < 576)
@@ -262,10 +285,21 @@ static __always_inline int mss_clamp(struct xdp_md *ctx, struct pkt *p,
 	s.end = (th[12] >> 4) * 4;
 	s.limit = mss_limit(cfg, p);
 	bpf_loop(TCP_MAX_OPTS, mss_step, &s, 0);
-	if (s.rc < 0)
+	if (!s.old)
+		return 0;
+	val = pkt_ptr(ctx, p->l4_off + ((s.o + 2) & 0x3f), 2);
+	if (!val)
 		return -1;
-	if (s.rc > 0)
-		count(HS_R_MSS_CLAMPED);
+	new = bpf_htons(s.limit);
+	/* a value at an odd offset sits across two checksum words */
+	if (s.o & 1)
+		d = csum_delta16(__builtin_bswap16(s.old), __builtin_bswap16(new));
+	else
+		d = csum_delta16(s.old, new);
+	*val = new;
+	if (l4_csum_write(ctx, p->v4, p->l4_off + 16, 0, d, false))
+		return -1;
+	count(HS_R_MSS_CLAMPED);
 	return 0;
 }
 

@@ -65,7 +65,7 @@ static __always_inline struct pkt *pkt_get(void)
 	return p;
 }
 
-static __always_inline int parse_l2(struct xdp_md *ctx, struct pkt *p, int max_vlans, __u16 *proto)
+static __always_inline int parse_l2(hs_ctx *ctx, struct pkt *p, int max_vlans, __u16 *proto)
 {
 	struct ethhdr *eth = pkt_ptr(ctx, 0, ETH_HLEN);
 	__u16 type;
@@ -111,7 +111,7 @@ static __always_inline bool icmp_is_echo(bool v4, __u8 type)
 
 /* Embedded packet of an ICMP error: its IP header and 8 bytes after it. An
  * embedded packet we cannot read is malformed (we could not translate it). */
-static __always_inline int parse_embedded(struct xdp_md *ctx, struct pkt *p)
+static __always_inline int parse_embedded(hs_ctx *ctx, struct pkt *p)
 {
 	__u32 off = p->l4_off + 8;
 	__u32 end = p->l3_off + p->ip_len; /* the quote ends with the packet */
@@ -169,7 +169,7 @@ no_ports:
 	return 0;
 }
 
-static __always_inline int parse_l4(struct xdp_md *ctx, struct pkt *p)
+static __always_inline int parse_l4(hs_ctx *ctx, struct pkt *p)
 {
 	__u32 l4_len = p->l3_off + p->ip_len - p->l4_off;
 
@@ -231,7 +231,7 @@ static __always_inline int parse_l4(struct xdp_md *ctx, struct pkt *p)
 	return 0;
 }
 
-static __always_inline int parse_ipv4(struct xdp_md *ctx, struct pkt *p)
+static __always_inline int parse_ipv4(hs_ctx *ctx, struct pkt *p)
 {
 	struct iphdr *ip = pkt_ptr(ctx, p->l3_off, sizeof(*ip));
 	__u32 hl, frag;
@@ -260,7 +260,7 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, struct pkt *p)
 	return parse_l4(ctx, p);
 }
 
-static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *p)
+static __always_inline int parse_ipv6(hs_ctx *ctx, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = pkt_ptr(ctx, p->l3_off, sizeof(*ip6));
 	__u32 off;
@@ -323,7 +323,7 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *p)
 	return parse_l4(ctx, p);
 }
 
-static __always_inline int parse_ip(struct xdp_md *ctx, struct pkt *p, __u16 eth_proto)
+static __always_inline int parse_ip(hs_ctx *ctx, struct pkt *p, __u16 eth_proto)
 {
 	if (eth_proto == ETH_P_IP)
 		return parse_ipv4(ctx, p);

@@ -1,137 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VM-side program (XDP on the host end of a VM's veth or tap, so it sees
- * what the VM sends): replies leave through the front-end their flow
+ * VM-side program, XDP hook (on the host end of a VM's veth or tap, so it
+ * sees what the VM sends): replies leave through the front-end their flow
  * entered by (SNAT here when that is us, else VXLAN to it), VM-to-VM traffic
  * goes by redirect or VXLAN to the peer's host, and a VM may only send from
- * its own address. See docs/dataplane.md.
+ * its own address. The logic is in vmside.h, shared with the TC hook
+ * (vmside_tc.bpf.c). See docs/dataplane.md.
  */
-#include "bpf/common.h"
-#include "bpf/deliver.h"
-
-/* Traffic the host answers for the VM (ND, DHCP, broadcast): not ours. */
-static __always_inline bool host_business(const struct pkt *p)
-{
-	if (p->v4) {
-		__u8 d0 = p->dst.b[12];
-
-		return d0 >= 224 ||
-		       (p->src.b[12] | p->src.b[13] | p->src.b[14] | p->src.b[15]) == 0;
-	}
-	return (p->src.b[0] == 0xfe && (p->src.b[1] & 0xc0) == 0x80) || ip_is_zero(&p->src) ||
-	       p->dst.b[0] == 0xff;
-}
-
-static __noinline int reply(struct xdp_md *ctx, struct pkt *p, const struct hs_node_config *cfg,
-			    const struct hs_vm *vm)
-{
-	struct hs_rbinding_key rk = {};
-	struct hs_flow_key fk = {};
-	const struct hs_ip *entry = &vm->entry;
-	struct hs_rbinding *rb;
-	struct hs_nexthop nh;
-	struct hs_flow *f;
-
-	/* which flow is this? (an ICMP error quotes the client's packet) */
-	if (p->icmp_err && p->in.has_ports) {
-		fk.client = p->in.src;
-		fk.vm = p->in.dst;
-		fk.client_port = p->in.sport;
-		fk.vm_port = p->in.dport;
-		fk.proto = p->in.proto;
-	} else {
-		fk.client = p->dst;
-		fk.vm = p->src;
-		fk.client_port = p->dport;
-		fk.vm_port = p->sport;
-		fk.proto = p->proto;
-	}
-	if (!p->frag) {
-		f = bpf_map_lookup_elem(&flows, &fk);
-		if (f)
-			entry = &f->entry;
-	}
-	if (ip_is_zero(entry))
-		return verdict(XDP_PASS, HS_R_PASS_NOT_OURS);
-
-	if (!is_ours(cfg, entry)) {
-		if (too_big(cfg, p, entry))
-			return reject_too_big(ctx, p, cfg, entry);
-		if (mss_clamp(ctx, p, cfg))
-			return verdict(XDP_DROP, HS_R_DROP_ERROR);
-		return to_host(ctx, p, cfg, entry, false, HS_R_TX_REPLY_ENCAP);
-	}
-
-	/* we are the front-end: SNAT back to the public address */
-	rk.vm = p->src;
-	if (!p->frag && (fk.proto == IPPROTO_TCP || fk.proto == IPPROTO_UDP)) {
-		rk.port = fk.vm_port;
-		rk.proto = fk.proto;
-	}
-	rb = rk.proto ? bpf_map_lookup_elem(&rbindings, &rk) : NULL;
-	if (!rb) {
-		rk.port = 0;
-		rk.proto = 0;
-		rb = bpf_map_lookup_elem(&rbindings, &rk);
-	}
-	if (!rb)
-		return verdict(XDP_PASS, HS_R_PASS_NOT_OURS);
-	if (fib_out(ctx, &rb->pub, &p->dst, &nh))
-		return verdict(XDP_DROP, HS_R_DROP_NO_ROUTE);
-	if (xlate(ctx, p, false, &rb->pub, rb->pub_port) || mss_clamp(ctx, p, cfg) ||
-	    set_eth(ctx, nh.dmac, nh.smac))
-		return verdict(XDP_DROP, HS_R_DROP_ERROR);
-	if (p->frag)
-		count(HS_R_FRAG_TRANSLATED);
-	return verdict(send_to(ctx, &nh), HS_R_TX_REPLY_SNAT);
-}
+#include "bpf/vmside.h"
 
 SEC("xdp")
 int xdp_vmside(struct xdp_md *ctx)
 {
-	struct hs_node_config *cfg = node_cfg();
-	struct hs_vm *vm, *peer;
-	struct pkt *p;
-	__u16 proto;
-	int rc;
-
-	if (!cfg || !(cfg->flags & HS_CFG_F_ENABLED))
-		return verdict(XDP_PASS, HS_R_PASS_DISABLED);
-	p = pkt_get();
-	if (!p)
-		return verdict(XDP_DROP, HS_R_DROP_ERROR);
-	rc = parse_l2(ctx, p, 0, &proto);
-	if (rc)
-		return verdict(XDP_DROP, rc);
-	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
-		return verdict(XDP_PASS, HS_R_PASS_NOT_IP);
-	rc = parse_ip(ctx, p, proto);
-	if (rc)
-		return verdict(XDP_DROP, rc);
-	if (host_business(p))
-		return verdict(XDP_PASS, HS_R_PASS_NOT_OURS);
-
-	vm = bpf_map_lookup_elem(&vms, &p->src);
-	/* INCOMING: resumed here before its entry says LOCAL */
-	if (!vm || (vm->kind != HS_VM_LOCAL && vm->kind != HS_VM_INCOMING) ||
-	    vm->ifindex != ctx->ingress_ifindex)
-		return verdict(XDP_DROP, HS_R_DROP_SPOOF);
-
-	peer = bpf_map_lookup_elem(&vms, &p->dst);
-	if (!peer)
-		return reply(ctx, p, cfg, vm);
-
-	/* east-west */
-	if (peer->kind == HS_VM_LOCAL) {
-		if (mss_clamp(ctx, p, cfg))
-			return verdict(XDP_DROP, HS_R_DROP_ERROR);
-		return to_local_vm(ctx, p, peer, HS_R_TX_EW_LOCAL);
-	}
-	if (too_big(cfg, p, &peer->host))
-		return reject_too_big(ctx, p, cfg, &peer->host);
-	if (mss_clamp(ctx, p, cfg) || set_eth(ctx, peer->mac, vm->mac))
-		return verdict(XDP_DROP, HS_R_DROP_ERROR);
-	return to_host(ctx, p, cfg, &peer->host, false, HS_R_TX_EW_ENCAP);
+	return vmside_main(ctx);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -46,6 +46,7 @@ static const hs_cfg_keys known_keys = {
 	"node.peers",
 	"agent.vm_ifname",
 	"agent.xdp_mode",
+	"agent.vmside_hook",
 	"agent.log_level",
 	"agent.nexthop_refresh",
 	"node.name",
@@ -251,6 +252,12 @@ static int conf_load(const char *path, struct agent_conf **out)
 			       s);
 			p.rc = -EINVAL;
 		}
+	}
+	c->vmside_hook = HS_HOOK_DEFAULT;
+	if (!hs_cfg_str(cfg, "agent", "vmside_hook", NULL, &s) &&
+	    hs_hook_parse(s, &c->vmside_hook)) {
+		hs_err("%s: [agent] vmside_hook = '%s': expected xdp or tc", path, s);
+		p.rc = -EINVAL;
 	}
 	c->level = hs_log_get_level();
 	if (!hs_cfg_str(cfg, "agent", "log_level", NULL, &s) && hs_log_parse_level(s, &c->level)) {
@@ -462,15 +469,27 @@ void agent_drop_local(struct agent *a, int ifindex, const char *why)
 	} while (d.n == (int)HS_ARRAY_SIZE(d.keys));
 }
 
-/* false when the port is not usable (gone again, or a foreign program) */
+/* false when the port is not usable (gone again, or a foreign program). A
+ * VM port gets the VM-side program on [agent] vmside_hook; one that has it
+ * on the other hook (the setting changed, or the port came from a node set
+ * otherwise) is switched over. The uplink gets XDP, and keeps the TC hook
+ * when an operator put it there (hs-loader attach uplink DEV --hook tc). */
 static bool ensure_attached(struct agent *a, enum hs_role role, int ifindex, const char *name)
 {
+	enum hs_hook hook = a->conf->vmside_hook;
 	struct hs_attach_info info;
-	int rc;
+	bool vmside = role == HS_ROLE_VMSIDE;
+	int rc, q;
 
-	if (!hs_attach_query(a->pin, ifindex, &info) && info.ours && info.role == (int)role)
+	q = hs_attach_query(a->pin, ifindex, &info);
+	if (!q &&
+	    (vmside ? hs_role_on(&info, role, hook)
+		    : (info.ours && info.role == (int)role) || hs_role_on(&info, role, HS_HOOK_TC)))
 		return true;
-	rc = hs_attach(a->progs, role, ifindex, a->conf->mode, false);
+	if (vmside)
+		rc = hs_attach_hook(a->progs, role, ifindex, hook, a->conf->mode, false);
+	else
+		rc = hs_attach(a->progs, role, ifindex, a->conf->mode, false);
 	if (rc == -ENODEV) { /* moved on or deleted: its DELLINK follows */
 		hs_debug("%s (ifindex %d) left before it could be attached", name, ifindex);
 		return false;
@@ -482,8 +501,9 @@ static bool ensure_attached(struct agent *a, enum hs_role role, int ifindex, con
 		return false;
 	}
 	a->st.attached++;
-	hs_info("attached %s to %s (ifindex %d)%s", hs_role_name(role), name, ifindex,
-		info.role == -2 ? ", replacing another node's program" : "");
+	hs_info("attached %s to %s (ifindex %d%s)%s", hs_role_name(role), name, ifindex,
+		vmside && hook == HS_HOOK_TC ? ", tc hook" : "",
+		info.role == -2 || info.tc_role == -2 ? ", replacing another node's program" : "");
 	return true;
 }
 

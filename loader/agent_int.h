@@ -41,6 +41,7 @@ struct agent_conf {
 	char pattern[64];
 	uint32_t nh_refresh; /* seconds between next-hop checks; 0 = never */
 	enum hs_xdp_mode mode;
+	enum hs_hook vmside_hook; /* where VM ports get the VM-side program */
 	enum hs_log_level level;
 	/* [etcd]: when endpoints is set the cluster state comes from etcd
 	 * (etcdsync.c) and the VMs and peers below are filled from it */

@@ -29,7 +29,7 @@ static const char usage_text[] =
 	"usage: hs-loader [--pin DIR] [--json] [--log-level LEVEL] COMMAND [ARGS]\n"
 	"\n"
 	"Programs:\n"
-	"  attach uplink|vmside DEV [--mode auto|native|skb] [--force]\n"
+	"  attach uplink|vmside DEV [--hook xdp|tc] [--mode auto|native|skb] [--force]\n"
 	"  detach DEV\n"
 	"  status [DEV...]\n"
 	"Node state (written to the maps pinned under --pin; no agent needed):\n"
@@ -141,9 +141,11 @@ static int open_maps(struct hs_maps *m, bool create)
 
 static int cmd_attach(int argc, char **argv)
 {
-	static const char usage[] = "attach uplink|vmside DEV [--mode auto|native|skb] [--force]";
-	struct cli_opt opts[] = {{"mode", true}, {"force", false}, {NULL}};
+	static const char usage[] =
+		"attach uplink|vmside DEV [--hook xdp|tc] [--mode auto|native|skb] [--force]";
+	struct cli_opt opts[] = {{"mode", true}, {"hook", true}, {"force", false}, {NULL}};
 	enum hs_xdp_mode mode = HS_MODE_AUTO;
+	enum hs_hook hook = HS_HOOK_DEFAULT;
 	struct hs_attach_info info;
 	struct hs_progs *p;
 	struct cli_opt *o;
@@ -172,22 +174,36 @@ static int cmd_attach(int argc, char **argv)
 			return -EINVAL;
 		}
 	}
+	if ((o = cli_get(&c, "hook"))) {
+		if (hs_hook_parse(o->val, &hook)) {
+			hs_err("hook '%s': expected xdp or tc", o->val);
+			return -EINVAL;
+		}
+		if (hook == HS_HOOK_TC && cli_get(&c, "mode")) {
+			hs_err("--mode is the XDP attach mode; the tc hook has none");
+			return -EINVAL;
+		}
+	}
 	rc = parse_dev_arg(c.pos[1], &ifindex);
 	if (rc)
 		return rc;
 	rc = hs_progs_load(pin, &p);
 	if (rc)
 		return rc;
-	rc = hs_attach(p, role, ifindex, mode, cli_get(&c, "force"));
+	rc = hs_attach_hook(p, role, ifindex, hook, mode, cli_get(&c, "force"));
 	hs_progs_free(p);
 	if (rc == -ENODEV)
 		hs_err("attach: %s went away", c.pos[1]);
 	if (rc)
 		return rc;
 	hs_attach_query(pin, ifindex, &info);
-	hs_info("attached %s to %s (%s, %s)", hs_role_name(role), c.pos[1],
-		info.dispatcher ? "libxdp dispatcher" : "single program",
-		info.native ? "native" : "generic");
+	if (hook == HS_HOOK_TC)
+		hs_info("attached %s to %s (tc ingress, cls_bpf direct action)", hs_role_name(role),
+			c.pos[1]);
+	else
+		hs_info("attached %s to %s (%s, %s)", hs_role_name(role), c.pos[1],
+			info.dispatcher ? "libxdp dispatcher" : "single program",
+			info.native ? "native" : "generic");
 	return 0;
 }
 
@@ -210,6 +226,14 @@ static int cmd_detach(int argc, char **argv)
 	return rc;
 }
 
+static const char *role_str(int role)
+{
+	return role >= 0 ? hs_role_name(role) : role == -2 ? "other-node" : "foreign";
+}
+
+/* One interface: the XDP program when there is one (it sees every packet
+ * first), else the TC filter at heliostat's place; "hook" says which, and
+ * "tc_program_id" a TC filter of ours behind an XDP program. */
 static struct json_object *status_json(const char *dev, const struct hs_attach_info *i)
 {
 	struct json_object *o = json_object_new_object();
@@ -218,16 +242,26 @@ static struct json_object *status_json(const char *dev, const struct hs_attach_i
 	json_object_object_add(o, "attached", json_object_new_boolean(i->attached));
 	if (!i->attached)
 		return o;
+	if (!i->xdp) {
+		json_object_object_add(o, "heliostat", json_object_new_boolean(i->tc_ours));
+		json_object_object_add(o, "role", json_object_new_string(role_str(i->tc_role)));
+		json_object_object_add(o, "program", json_object_new_string(i->tc_prog_name));
+		json_object_object_add(o, "program_id", json_object_new_int64(i->tc_prog_id));
+		json_object_object_add(o, "hook", json_object_new_string("tc"));
+		json_object_object_add(o, "attach", json_object_new_string("tc-ingress"));
+		json_object_object_add(o, "mode", json_object_new_string("skb"));
+		return o;
+	}
 	json_object_object_add(o, "heliostat", json_object_new_boolean(i->ours));
-	json_object_object_add(o, "role",
-			       json_object_new_string(i->role >= 0    ? hs_role_name(i->role)
-						      : i->role == -2 ? "other-node"
-								      : "foreign"));
+	json_object_object_add(o, "role", json_object_new_string(role_str(i->role)));
 	json_object_object_add(o, "program", json_object_new_string(i->prog_name));
 	json_object_object_add(o, "program_id", json_object_new_int64(i->prog_id));
+	json_object_object_add(o, "hook", json_object_new_string("xdp"));
 	json_object_object_add(o, "attach",
 			       json_object_new_string(i->dispatcher ? "dispatcher" : "single"));
 	json_object_object_add(o, "mode", json_object_new_string(i->native ? "native" : "skb"));
+	if (i->tc)
+		json_object_object_add(o, "tc_program_id", json_object_new_int64(i->tc_prog_id));
 	return o;
 }
 
@@ -282,11 +316,21 @@ static int cmd_status(int argc, char **argv)
 			continue;
 		}
 		v = json_object_object_get(o, "role");
-		printf("%-16s %-8s %s id %d, %s attach, %s mode\n", dev, json_object_get_string(v),
+		if (!strcmp(json_object_get_string(json_object_object_get(o, "hook")), "tc")) {
+			printf("%-16s %-8s %s id %d, tc hook (clsact ingress)\n", dev,
+			       json_object_get_string(v),
+			       json_object_get_string(json_object_object_get(o, "program")),
+			       json_object_get_int(json_object_object_get(o, "program_id")));
+			continue;
+		}
+		printf("%-16s %-8s %s id %d, %s attach, %s mode", dev, json_object_get_string(v),
 		       json_object_get_string(json_object_object_get(o, "program")),
 		       json_object_get_int(json_object_object_get(o, "program_id")),
 		       json_object_get_string(json_object_object_get(o, "attach")),
 		       json_object_get_string(json_object_object_get(o, "mode")));
+		if ((v = json_object_object_get(o, "tc_program_id")))
+			printf(", and a tc hook (id %d)", json_object_get_int(v));
+		printf("\n");
 	}
 	json_object_put(arr);
 	return 0;

@@ -4,6 +4,7 @@
  * and compares verdict, bytes and every counter.
  */
 #include <bpf/bpf.h>
+#include <linux/if_ether.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,34 +50,39 @@ static bool fx_setup(struct dp *d, const struct fx *f)
 	return true;
 }
 
-/* Runs in on the fixture's program; compares verdict, bytes and counters. */
-static bool fx_check(struct dp *d, const struct fx *f, int ingress, const struct pkt *in,
-		     const struct pkt *want)
+/* Runs in on prog; compares verdict (want_v), bytes and counters. */
+static bool fx_check(struct dp *d, const struct fx *f, enum dp_prog prog, int want_v, int ingress,
+		     const struct pkt *in, const struct pkt *want)
 {
 	uint64_t before[HS_R_MAX], after[HS_R_MAX];
 	uint8_t out[PK_MAX];
 	size_t out_len = 0;
-	int verdict = -1;
+	int verdict = -1, rc;
 	const char *why;
-	bool ok = true;
+	bool ok = true, sent;
 
-	if (dp_counters(d, before) ||
-	    dp_run(d, f->prog, ingress, in->d, in->len, out, &out_len, &verdict)) {
-		printf("    test run failed\n");
+	d->gso_size = dp_is_tc(prog) ? f->gso_size : 0;
+	if (dp_counters(d, before))
+		return false;
+	rc = dp_run(d, prog, ingress, in->d, in->len, out, &out_len, &verdict);
+	if (rc) {
+		printf("    test run failed: %s\n", strerror(-rc));
 		return false;
 	}
 	dp_counters(d, after);
 
-	if (verdict != f->verdict) {
-		printf("    verdict: expected %s, got %s\n", dp_verdict_name(f->verdict),
-		       dp_verdict_name(verdict));
+	if (verdict != want_v) {
+		printf("    verdict: expected %s, got %s\n", dp_act_name(prog, want_v),
+		       dp_act_name(prog, verdict));
 		ok = false;
 	}
 	if (out_len != want->len || memcmp(out, want->d, out_len)) {
 		pk_diff(out, out_len, want->d, want->len);
 		ok = false;
 	}
-	if ((verdict == XDP_TX || verdict == XDP_REDIRECT) && !pk_csum_ok(out, out_len, &why)) {
+	sent = dp_is_tc(prog) ? verdict == DP_TC_ACT_REDIRECT
+			      : verdict == XDP_TX || verdict == XDP_REDIRECT;
+	if (sent && !pk_csum_ok(out, out_len, &why)) {
 		printf("    output checksum wrong: %s\n", why);
 		ok = false;
 	}
@@ -102,8 +108,8 @@ static bool fx_check(struct dp *d, const struct fx *f, int ingress, const struct
  */
 #define FX_FLOWS_MAX 64
 
-static bool fx_warm_rerun(struct dp *d, const struct fx *f, int ingress, const struct pkt *in,
-			  const struct pkt *want)
+static bool fx_warm_rerun(struct dp *d, const struct fx *f, enum dp_prog prog, int want_v,
+			  int ingress, const struct pkt *in, const struct pkt *want)
 {
 	static struct hs_flow_key keys[FX_FLOWS_MAX];
 	static struct hs_flow vals[FX_FLOWS_MAX];
@@ -120,7 +126,8 @@ static bool fx_warm_rerun(struct dp *d, const struct fx *f, int ingress, const s
 		if (bpf_map_lookup_elem(fd, &keys[n], &vals[n]) == 0)
 			n++;
 	}
-	if (dp_run(d, f->prog, ingress, in->d, in->len, out, &out_len, &verdict)) {
+	d->gso_size = dp_is_tc(prog) ? f->gso_size : 0;
+	if (dp_run(d, prog, ingress, in->d, in->len, out, &out_len, &verdict)) {
 		printf("    test run failed\n");
 		return false;
 	}
@@ -128,11 +135,53 @@ static bool fx_warm_rerun(struct dp *d, const struct fx *f, int ingress, const s
 		bpf_map_delete_elem(fd, &k);
 	for (int i = 0; i < n; i++)
 		bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY);
-	if (!fx_check(d, f, ingress, in, want)) {
-		printf("    (the same packet sent a second time, front-end cache warm)\n");
+	if (!fx_check(d, f, prog, want_v, ingress, in, want)) {
+		printf("    (the same packet sent a second time, front-end cache warm%s)\n",
+		       dp_is_tc(prog) ? ", TC hook" : "");
 		return false;
 	}
 	return true;
+}
+
+/* An XDP fixture again, on the TC hook: same maps, same input, same bytes
+ * and counters out (an uplink one also with its cache warm). */
+static bool fx_tc_rerun(struct dp *d, const struct fx *f, int ingress, const struct pkt *in,
+			const struct pkt *want)
+{
+	/* BPF_PROG_TEST_RUN refuses an skb shorter than its Ethernet type's
+	 * network header (an XDP run takes it) */
+	size_t need = ETH_HLEN + (in->d[12] == 0x08 && in->d[13] == 0x00   ? 20
+				  : in->d[12] == 0x86 && in->d[13] == 0xdd ? 40
+									   : 0);
+
+	bool ok;
+
+	if (in->len < need) {
+		printf("# %s: not run on the TC hook: a %zu-byte frame is no skb for a test run\n",
+		       f->name, in->len);
+		return true;
+	}
+	if (f->tc_skip) {
+		printf("# %s: not run on the TC hook: %s\n", f->name, f->tc_skip);
+		return true;
+	}
+	/* the fixture's own cache setup and checks go to the TC object's */
+	d->tc_hook = true;
+	ok = fx_setup(d, f);
+	if (ok &&
+	    !fx_check(d, f, dp_tc_of(f->prog), dp_tc_verdict(f->verdict), ingress, in, want)) {
+		printf("    (the same fixture on the TC hook)\n");
+		ok = false;
+	}
+	if (ok && f->post && !f->post(d)) {
+		printf("    (after the TC hook)\n");
+		ok = false;
+	}
+	if (ok && f->prog == DP_UPLINK)
+		ok = fx_warm_rerun(d, f, DP_UPLINK_TC, dp_tc_verdict(f->verdict), ingress, in,
+				   want);
+	d->tc_hook = false;
+	return ok;
 }
 
 bool fx_run(struct dp *d, const struct fx *f)
@@ -145,7 +194,7 @@ bool fx_run(struct dp *d, const struct fx *f)
 	if (!fx_setup(d, f))
 		return false;
 	if (!ingress)
-		ingress = f->prog == DP_UPLINK ? d->if_up : d->if_vm;
+		ingress = f->prog == DP_UPLINK || f->prog == DP_UPLINK_TC ? d->if_up : d->if_vm;
 	else if (ingress == -1) /* VM 2's interface */
 		ingress = d->if_vm2;
 	pk_init(&in);
@@ -160,11 +209,13 @@ bool fx_run(struct dp *d, const struct fx *f)
 	} else {
 		want = in;
 	}
-	ok = fx_check(d, f, ingress, &in, &want);
+	ok = fx_check(d, f, f->prog, f->verdict, ingress, &in, &want);
 	if (ok && f->post && !f->post(d))
 		ok = false;
 	if (ok && f->prog == DP_UPLINK)
-		ok = fx_warm_rerun(d, f, ingress, &in, &want);
+		ok = fx_warm_rerun(d, f, f->prog, f->verdict, ingress, &in, &want);
+	if (ok && (f->prog == DP_UPLINK || f->prog == DP_VMSIDE))
+		ok = fx_tc_rerun(d, f, ingress, &in, &want);
 	return ok;
 }
 

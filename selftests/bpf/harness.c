@@ -18,7 +18,9 @@
 
 #include "bpf/flowhash.h"
 #include "bpf/uplink.skel.h"
+#include "bpf/uplink_tc.skel.h"
 #include "bpf/vmside.skel.h"
+#include "bpf/vmside_tc.skel.h"
 #include "lib/parse.h"
 #include "selftests/bpf/harness.h"
 
@@ -38,6 +40,29 @@ const char *dp_verdict_name(int v)
 	static const char *const n[] = {"ABORTED", "DROP", "PASS", "TX", "REDIRECT"};
 
 	return v >= 0 && v <= 4 ? n[v] : "?";
+}
+
+const char *dp_act_name(enum dp_prog prog, int v)
+{
+	if (!dp_is_tc(prog))
+		return dp_verdict_name(v);
+	return v == DP_TC_ACT_OK	 ? "TC_ACT_OK"
+	       : v == DP_TC_ACT_SHOT	 ? "TC_ACT_SHOT"
+	       : v == DP_TC_ACT_REDIRECT ? "TC_ACT_REDIRECT"
+					 : "TC_ACT_?";
+}
+
+int dp_tc_verdict(int xdp_verdict)
+{
+	switch (xdp_verdict) {
+	case XDP_PASS:
+		return DP_TC_ACT_OK;
+	case XDP_TX:
+	case XDP_REDIRECT:
+		return DP_TC_ACT_REDIRECT;
+	default:
+		return DP_TC_ACT_SHOT;
+	}
 }
 
 static const char *const setup_cmds[] = {
@@ -125,6 +150,12 @@ int dp_open(struct dp *d)
 	d->vm = vmside__open_opts(&o);
 	if (!d->vm || vmside__load(d->vm))
 		goto fail;
+	d->up_tc = uplink_tc__open_opts(&o);
+	if (!d->up_tc || uplink_tc__load(d->up_tc))
+		goto fail;
+	d->tc = vmside_tc__open_opts(&o);
+	if (!d->tc || vmside_tc__load(d->tc))
+		goto fail;
 	return dp_reset(d);
 fail:
 	dp_close(d);
@@ -138,10 +169,16 @@ void dp_close(struct dp *d)
 					   "nexthops",	  "counters", "generation"};
 	char path[256];
 
+	if (d->tc)
+		vmside_tc__destroy(d->tc);
+	if (d->up_tc)
+		uplink_tc__destroy(d->up_tc);
 	if (d->vm)
 		vmside__destroy(d->vm);
 	if (d->up)
 		uplink__destroy(d->up);
+	d->tc = NULL;
+	d->up_tc = NULL;
 	d->vm = NULL;
 	d->up = NULL;
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -366,7 +403,7 @@ static int fe_slot_io(struct dp *d, const struct hs_fe_key *key, struct hs_fe_sl
 {
 	static struct hs_fe_slot v[256];
 	uint32_t k = hs_fe_slot_index(&key->src, &key->dst, key->sport, key->dport, key->proto);
-	int fd = fd_of(d->up->maps.fe_cache);
+	int fd = d->tc_hook ? fd_of(d->up_tc->maps.fe_cache) : fd_of(d->up->maps.fe_cache);
 	int ncpu = libbpf_num_possible_cpus(), cpu = sched_getcpu();
 
 	if (ncpu <= 0 || ncpu > 256 || cpu < 0 || cpu >= ncpu)
@@ -490,11 +527,38 @@ int dp_send(struct dp *d, enum dp_prog prog, void (*build)(struct pkt *), int *v
 	size_t out_len;
 	int v;
 
+	if (d->tc_hook && !dp_is_tc(prog))
+		prog = dp_tc_of(prog);
 	pk_init(&p);
 	build(&p);
 	pk_finish(&p);
-	return dp_run(d, prog, prog == DP_UPLINK ? d->if_up : d->if_vm, p.d, p.len, out, &out_len,
-		      verdict ? verdict : &v);
+	return dp_run(d, prog, prog == DP_UPLINK || prog == DP_UPLINK_TC ? d->if_up : d->if_vm, p.d,
+		      p.len, out, &out_len, verdict ? verdict : &v);
+}
+
+/* The skb of a TC run: received on ingress (skb->dev and skb_iif), GSO when
+ * d->gso_size is set. Test runs set no gso_type, which a GSO TCP packet
+ * needs for bpf_skb_adjust_room(): encapsulating one is covered by
+ * selftests/net/test_vmside_tc.sh instead. */
+static int run_tc(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size_t len,
+		  uint8_t *out, size_t *out_len, int *verdict)
+{
+	int fd = prog == DP_UPLINK_TC ? bpf_program__fd(d->up_tc->progs.tc_uplink)
+				      : bpf_program__fd(d->tc->progs.tc_vmside);
+	struct __sk_buff ctx = {.ingress_ifindex = ingress, .ifindex = ingress};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
+		    .data_size_out = PK_MAX, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
+
+	if (d->gso_size) {
+		ctx.gso_size = d->gso_size;
+		ctx.gso_segs = (len + d->gso_size - 1) / d->gso_size;
+	}
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	*out_len = o.data_size_out;
+	*verdict = o.retval;
+	return 0;
 }
 
 int dp_run(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size_t len,
@@ -507,6 +571,8 @@ int dp_run(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size
 	int fd = prog == DP_UPLINK ? bpf_program__fd(d->up->progs.xdp_uplink)
 				   : bpf_program__fd(d->vm->progs.xdp_vmside);
 
+	if (dp_is_tc(prog))
+		return run_tc(d, prog, ingress, in, len, out, out_len, verdict);
 	if (bpf_prog_test_run_opts(fd, &o))
 		return -errno;
 	*out_len = o.data_size_out;

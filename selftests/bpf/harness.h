@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Data-plane test harness: a private network namespace whose FIB and
- * neighbour table make bpf_fib_lookup() answer predictably, both programs
- * loaded with maps pinned in a private bpffs directory, map writers built on
- * bpf/hs_abi.h, and one call that runs a program on a packet through
- * BPF_PROG_TEST_RUN. Addresses and MACs of the fixed scenario are below.
+ * neighbour table make bpf_fib_lookup() answer predictably, the programs
+ * (uplink, VM side as XDP and as TC) loaded with maps pinned in a private
+ * bpffs directory, map writers built on bpf/hs_abi.h, and one call that runs
+ * a program on a packet through BPF_PROG_TEST_RUN (an skb for the TC
+ * program). Addresses and MACs of the fixed scenario are below.
  */
 #ifndef HS_TEST_HARNESS_H
 #define HS_TEST_HARNESS_H
@@ -47,13 +48,39 @@
 struct dp {
 	struct uplink *up;
 	struct vmside *vm;
+	struct uplink_tc *up_tc;
+	struct vmside_tc *tc;
 	char pin[128];
 	int if_up; /* uplink (ingress for uplink tests) */
 	int if_vm; /* host end of VM 1's veth */
 	int if_vm2; /* host end of VM 2's veth */
+	uint16_t gso_size; /* TC runs: the skb's gso_size (0: not GSO) */
+	bool tc_hook; /* a fixture runs on the TC hook: dp_send() sends to the TC
+		       * programs, dp_fe_slot_*() use the TC uplink's fe_cache */
 };
 
-enum dp_prog { DP_UPLINK, DP_VMSIDE };
+/* DP_UPLINK_TC, DP_VMSIDE_TC: the programs on the TC hook; their verdicts
+ * are TC_ACT_*, the XDP ones' XDP_*. */
+enum dp_prog { DP_UPLINK, DP_VMSIDE, DP_UPLINK_TC, DP_VMSIDE_TC };
+
+static inline bool dp_is_tc(enum dp_prog p)
+{
+	return p == DP_UPLINK_TC || p == DP_VMSIDE_TC;
+}
+
+/* The same program on the other hook. */
+static inline enum dp_prog dp_tc_of(enum dp_prog p)
+{
+	return p == DP_UPLINK ? DP_UPLINK_TC : DP_VMSIDE_TC;
+}
+
+#define DP_TC_ACT_OK 0
+#define DP_TC_ACT_SHOT 2
+#define DP_TC_ACT_REDIRECT 7
+
+/* The TC verdict for what an XDP verdict does to the packet (XDP_TX and
+ * XDP_REDIRECT both become a redirect). */
+int dp_tc_verdict(int xdp_verdict);
 
 /* Sets up the namespace (once per process), pins the process to the CPU it
  * runs on, and loads both programs. 0/-errno. */
@@ -107,7 +134,8 @@ int dp_flow_count(struct dp *d);
 int dp_counters(struct dp *d, uint64_t out[HS_R_MAX]);
 const char *dp_reason_name(int r);
 
-/* Builds a packet and runs prog on it (default ingress); output dropped. */
+/* Builds a packet and runs prog (its TC twin under tc_hook) on it (default
+ * ingress); output dropped. */
 int dp_send(struct dp *d, enum dp_prog prog, void (*build)(struct pkt *), int *verdict);
 
 /* Runs prog on in; ingress is the ctx ingress ifindex. Output in out. */
@@ -121,5 +149,7 @@ int dp_run(struct dp *d, enum dp_prog prog, int ingress, const uint8_t *in, size
 int dp_std_maps(struct dp *d, bool vm_local);
 
 const char *dp_verdict_name(int v);
+/* The name of verdict v of prog. */
+const char *dp_act_name(enum dp_prog prog, int v);
 
 #endif

@@ -2,7 +2,11 @@
 /*
  * VM-side program: replies SNATed here or encapsulated to the flow's
  * front-end (or the VM's primary one), VM-to-VM traffic, anti-spoofing, and
- * the host's own business (ND, DHCP, ARP) passed.
+ * the host's own business (ND, DHCP, ARP) passed. Every fixture runs on the
+ * XDP hook and again on the TC hook (fixture.c); the tc_gso_* ones are for
+ * the TC hook alone: GSO skbs (a test run sets gso_size, not gso_type, so
+ * the paths that resize a GSO skb are covered by
+ * selftests/net/test_vmside_tc.sh instead).
  */
 #include <string.h>
 
@@ -147,6 +151,73 @@ static void ew_remote(struct pkt *p)
 	pk_ip4(p, VM4, VM2_4, DF, 64);
 	pk_udp(p, 7000, 7001);
 	pk_payload(p, 64, 6);
+}
+
+/* GSO-sized packets (TC): longer than the underlay MTU, cut into gso_size
+ * segments only on transmission */
+#define GSO_PAYLOAD 1900
+static void gso_ew_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_tcp(p, 7000, 7001, TCP_ACK, 0);
+	pk_payload(p, GSO_PAYLOAD, 12);
+}
+static void gso_ew_local(struct pkt *p)
+{
+	pk_eth(p, MAC_VM2, MAC_GW2);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_tcp(p, 7000, 7001, TCP_ACK, 0);
+	pk_payload(p, GSO_PAYLOAD, 12);
+}
+static void gso_reply_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, CLIENT4, DF, 64);
+	pk_tcp(p, 8080, 40000, TCP_ACK, 0);
+	pk_payload(p, GSO_PAYLOAD, 13);
+}
+static void gso_reply_snat(struct pkt *p)
+{
+	to_client(p);
+	pk_ip4(p, PUB4, CLIENT4, DF, 64);
+	pk_tcp(p, 80, 40000, TCP_ACK, 0);
+	pk_payload(p, GSO_PAYLOAD, 13);
+}
+static void gso_reply6_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip6(p, VM6, CLIENT6, 64);
+	pk_tcp(p, 443, 40001, TCP_ACK, 0);
+	pk_payload(p, GSO_PAYLOAD, 14);
+}
+static void gso_reply6_snat(struct pkt *p)
+{
+	to_client(p);
+	pk_ip6(p, PUB6, CLIENT6, 64);
+	pk_tcp(p, 443, 40001, TCP_ACK, 0);
+	pk_payload(p, GSO_PAYLOAD, 14);
+}
+static void gso_udp_ew_in(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pk_payload(p, GSO_PAYLOAD, 15);
+}
+static void q_gso_udp(struct pkt *p)
+{
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pk_payload(p, GSO_PAYLOAD, 15);
+}
+/* the same datagram not GSO: too big, answered (outer IPv4: 1500 - 50) */
+static void frag_needed_to_vm(struct pkt *p)
+{
+	to_vm(p);
+	pk_ip4(p, VM2_4, VM4, 0, 64);
+	pk_icmp(p, 3, 4, 1450);
+	quote(p, q_gso_udp, 28);
 }
 
 /* spoofing and the host's business */
@@ -319,6 +390,58 @@ static const struct fx table[] = {
 	 HS_R_PASS_NOT_OURS,
 	 {N, N}},
 	{"arp_passes", DP_VMSIDE, false, NULL, arp_in, NULL, XDP_PASS, HS_R_PASS_NOT_IP, {N, N}},
+	/* TC only: GSO */
+	{"tc_gso_east_west_local_stays_whole",
+	 DP_VMSIDE_TC,
+	 false,
+	 vm2_local,
+	 gso_ew_in,
+	 gso_ew_local,
+	 DP_TC_ACT_REDIRECT,
+	 HS_R_TX_EW_LOCAL,
+	 {N, N},
+	 .gso_size = 1000},
+	{"tc_gso_reply_snat_stays_whole",
+	 DP_VMSIDE_TC,
+	 false,
+	 flow_us,
+	 gso_reply_in,
+	 gso_reply_snat,
+	 DP_TC_ACT_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N},
+	 .gso_size = 1000},
+	{"tc_gso_reply_snat_tcp6_stays_whole",
+	 DP_VMSIDE_TC,
+	 false,
+	 NULL,
+	 gso_reply6_in,
+	 gso_reply6_snat,
+	 DP_TC_ACT_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N},
+	 .gso_size = 1200},
+	/* 1480-byte UDP segments + 28 + 50 do not fit, and a datagram's size
+	 * is its sender's: dropped, never answered with an error */
+	{"tc_gso_udp_segments_too_big_dropped",
+	 DP_VMSIDE_TC,
+	 false,
+	 vm2_remote,
+	 gso_udp_ew_in,
+	 NULL,
+	 DP_TC_ACT_SHOT,
+	 HS_R_DROP_TOO_BIG,
+	 {N, N},
+	 .gso_size = 1480},
+	{"tc_same_datagram_not_gso_answered_too_big",
+	 DP_VMSIDE_TC,
+	 false,
+	 vm2_remote,
+	 gso_udp_ew_in,
+	 frag_needed_to_vm,
+	 DP_TC_ACT_REDIRECT,
+	 HS_R_TX_ICMP_TOOBIG,
+	 {N, N}},
 };
 
 FX_TABLE_MAIN("bpf/vmside", table)
