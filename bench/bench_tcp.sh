@@ -153,19 +153,7 @@ setup() {
 		hsl binding add $PUB $VM >/dev/null &&
 		hsl vm remote $VM --host $HOST --mac $VM_MAC --entry $FE_UL >/dev/null &&
 		hsl peer add $HOST >/dev/null || return 1
-	hsh config set --underlay4 $HOST --vni $VNI --mtu 1500 >/dev/null &&
-		hsh vm local $VM --dev vmh --mac $VM_MAC --entry $FE_UL >/dev/null &&
-		hsh peer add $FE_UL >/dev/null || return 1
-
-	nsenter --net=/run/netns/$P-vm iperf3 -s -p 5201 >/dev/null 2>&1 &
-	SERVER=$!
-	local _
-	for _ in $(seq 50); do
-		nsx vm ss -ltn 2>/dev/null | grep -q ':5201 ' && return 0
-		sleep 0.1
-	done
-	echo "# bench_tcp: the iperf3 server did not start" >&2
-	return 1
+	host_vm_local && iperf_server bench_tcp
 }
 
 # offload VALUE NS:DEV...: checksum offload, TSO and GSO on or off

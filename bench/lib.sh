@@ -40,3 +40,26 @@ veth() {
 }
 
 median() { sort -g | awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# host_vm_local: the host's side of the TCP path (hsh: the script's
+# hs-loader on the host's pins): node config, the VM local behind vmh, the
+# front-end as its peer
+host_vm_local() {
+	hsh config set --underlay4 $HOST --vni $VNI --mtu 1500 >/dev/null &&
+		hsh vm local $VM --dev vmh --mac $VM_MAC --entry $FE_UL >/dev/null &&
+		hsh peer add $FE_UL >/dev/null
+}
+
+# iperf_server WHO: an iperf3 server in the VM's namespace on port 5201, its
+# PID in SERVER; returns once it listens (WHO names the script in errors)
+iperf_server() {
+	local _
+	nsenter --net=/run/netns/$P-vm iperf3 -s -p 5201 >/dev/null 2>&1 &
+	SERVER=$!
+	for _ in $(seq 50); do
+		nsx vm ss -ltn 2>/dev/null | grep -q ':5201 ' && return 0
+		sleep 0.1
+	done
+	echo "# $1: the iperf3 server did not start" >&2
+	return 1
+}

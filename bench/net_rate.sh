@@ -164,19 +164,7 @@ tcp_setup() {
 	nsx fe ip route replace $VM/32 dev vx0 || return 1
 	nsx fe ip neigh replace $VM lladdr $VM_MAC dev vx0 nud permanent || return 1
 
-	hsh config set --underlay4 $HOST --vni $VNI --mtu 1500 >/dev/null &&
-		hsh vm local $VM --dev vmh --mac $VM_MAC --entry $FE_UL >/dev/null &&
-		hsh peer add $FE_UL >/dev/null || return 1
-
-	nsenter --net=/run/netns/$P-vm iperf3 -s -p 5201 >/dev/null 2>&1 &
-	SERVER=$!
-	local _
-	for _ in $(seq 50); do
-		nsx vm ss -ltn 2>/dev/null | grep -q ':5201 ' && return 0
-		sleep 0.1
-	done
-	echo "# net_rate: the iperf3 server did not start" >&2
-	return 1
+	host_vm_local && iperf_server net_rate
 }
 
 # offload on|off: checksum offload and TSO on every veth of the TCP path.

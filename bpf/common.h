@@ -121,6 +121,17 @@ static __always_inline void *ctx_data_end(hs_ctx *ctx)
 		v_;                                                                       \
 	})
 
+#ifdef HS_CTX_SKB
+/* Pulls the first n bytes of the skb (all of a shorter one) into its linear,
+ * writable part. 0 or a negative error. */
+static __always_inline long tc_pull(hs_ctx *ctx, __u32 n)
+{
+	__u32 len = CTX_U32(ctx, len);
+
+	return bpf_skb_pull_data(ctx, len < n ? len : n);
+}
+#endif
+
 static __always_inline void *pkt_ptr(hs_ctx *ctx, __u32 off, __u32 len)
 {
 	void *data = ctx_data(ctx);

@@ -215,8 +215,7 @@ static __always_inline int uplink_main(hs_ctx *ctx)
 	if (!cfg || !(cfg->flags & HS_CFG_F_ENABLED))
 		return verdict(HS_PASS, HS_R_PASS_DISABLED);
 #ifdef HS_CTX_SKB
-	if (bpf_skb_pull_data(ctx, CTX_U32(ctx, len) < HS_TC_UPLINK_PULL ? CTX_U32(ctx, len)
-									 : HS_TC_UPLINK_PULL))
+	if (tc_pull(ctx, HS_TC_UPLINK_PULL))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 #endif
 	p = pkt_get();
@@ -224,9 +223,7 @@ static __always_inline int uplink_main(hs_ctx *ctx)
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	rc = uplink_parse(ctx, p, &proto);
 #ifdef HS_CTX_SKB
-	if (rc && CTX_U32(ctx, len) > HS_TC_UPLINK_PULL &&
-	    !bpf_skb_pull_data(ctx, CTX_U32(ctx, len) < HS_TC_PULL_MAX ? CTX_U32(ctx, len)
-								       : HS_TC_PULL_MAX)) {
+	if (rc && CTX_U32(ctx, len) > HS_TC_UPLINK_PULL && !tc_pull(ctx, HS_TC_PULL_MAX)) {
 		p = pkt_get();
 		if (!p)
 			return verdict(HS_DROP, HS_R_DROP_ERROR);

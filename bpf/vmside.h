@@ -123,7 +123,7 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 	 * where the tag makes it "not IP" */
 	if (CTX_U32(ctx, vlan_present))
 		return verdict(HS_PASS, HS_R_PASS_NOT_IP);
-	if (bpf_skb_pull_data(ctx, CTX_U32(ctx, len) < HS_TC_PULL ? CTX_U32(ctx, len) : HS_TC_PULL))
+	if (tc_pull(ctx, HS_TC_PULL))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 #endif
 	p = pkt_get();
@@ -131,9 +131,7 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	rc = vmside_parse(ctx, p, &proto);
 #ifdef HS_CTX_SKB
-	if (rc && CTX_U32(ctx, len) > HS_TC_PULL &&
-	    !bpf_skb_pull_data(ctx, CTX_U32(ctx, len) < HS_TC_PULL_MAX ? CTX_U32(ctx, len)
-								       : HS_TC_PULL_MAX)) {
+	if (rc && CTX_U32(ctx, len) > HS_TC_PULL && !tc_pull(ctx, HS_TC_PULL_MAX)) {
 		p = pkt_get();
 		if (!p)
 			return verdict(HS_DROP, HS_R_DROP_ERROR);

@@ -665,6 +665,27 @@ static int copy_file_opt(const char *what, const char *path, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+struct hs_etcd *hs_etcd_new_list(const char *list, const struct hs_etcd_opts *base)
+{
+	struct hs_etcd_opts o = base ? *base : (struct hs_etcd_opts){0};
+	char *dup = strdup(list ? list : ""), *tok, *save = NULL;
+	const char *eps[16];
+	struct hs_etcd *e;
+
+	if (!dup) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	o.n_endpoints = 0;
+	for (tok = strtok_r(dup, " ,", &save); tok && o.n_endpoints < 16;
+	     tok = strtok_r(NULL, " ,", &save))
+		eps[o.n_endpoints++] = tok;
+	o.endpoints = eps;
+	e = hs_etcd_new(&o); /* copies the URLs */
+	free(dup);
+	return e;
+}
+
 struct hs_etcd *hs_etcd_new(const struct hs_etcd_opts *opts)
 {
 	struct hs_etcd *e;

@@ -39,6 +39,10 @@ struct hs_etcd_opts {
 
 /* NULL with errno set (and a logged reason) on bad options. */
 struct hs_etcd *hs_etcd_new(const struct hs_etcd_opts *opts);
+/* The same for an endpoint list as configuration files write it ("URL,URL"
+ * or "URL URL", at most 16); base's endpoints are ignored, its other fields
+ * (TLS, timeouts) used. NULL (logged) when the list holds no URL. */
+struct hs_etcd *hs_etcd_new_list(const char *list, const struct hs_etcd_opts *base);
 /* Free its watches first. */
 void hs_etcd_free(struct hs_etcd *e);
 /* The endpoint that answered last (the next one tried first). */

@@ -42,8 +42,6 @@
 struct hs_sync {
 	struct hs_etcd *e;
 	struct hs_etcd_watch *w;
-	char *endpoints[16];
-	unsigned int n_endpoints;
 	bool dirty; /* read and apply again */
 	int64_t applied; /* revision of the last apply, 0 = none */
 	int64_t lease;
@@ -509,6 +507,21 @@ static int resync(struct agent *a)
 	return 0;
 }
 
+/* Only the two hosts of a migration act on its record (INCOMING at `to`, the
+ * pointer at `from`): every other agent ignores its progress writes. A
+ * deletion or a record that cannot be read is read again in full. */
+static bool migration_concerns(const struct agent *a, const struct hs_etcd_watch_event *ev)
+{
+	struct hs_schema_migration m;
+	char why[256];
+
+	if (ev->type != HS_ETCD_WATCH_PUT ||
+	    hs_schema_parse_migration(ev->kv->key, ev->kv->value, ev->kv->value_len, &m, why,
+				      sizeof(why)))
+		return true;
+	return !strcmp(m.from, a->conf->node_name) || !strcmp(m.to, a->conf->node_name);
+}
+
 static void on_event(struct hs_etcd_watch *w, const struct hs_etcd_watch_event *ev, void *arg)
 {
 	struct agent *a = arg;
@@ -525,8 +538,10 @@ static void on_event(struct hs_etcd_watch *w, const struct hs_etcd_watch_event *
 	case HS_SCHEMA_HOST:
 	case HS_SCHEMA_VM:
 	case HS_SCHEMA_BINDING:
-	case HS_SCHEMA_MIGRATION: /* incoming VMs, pointers at switchover */
 		a->sync->dirty = true;
+		break;
+	case HS_SCHEMA_MIGRATION: /* incoming VMs, pointers at switchover */
+		a->sync->dirty |= migration_concerns(a, ev);
 		break;
 	default:
 		break;
@@ -551,25 +566,16 @@ int hs_sync_start(struct agent *a)
 	const struct agent_conf *c = a->conf;
 	struct hs_etcd_opts o = {0};
 	struct hs_sync *y = calloc(1, sizeof(*y));
-	char *list, *tok, *save = NULL;
 
 	if (!y)
 		return -ENOMEM;
-	list = strdup(c->etcd_endpoints);
-	for (tok = list ? strtok_r(list, " ,", &save) : NULL;
-	     tok && y->n_endpoints < HS_ARRAY_SIZE(y->endpoints); tok = strtok_r(NULL, " ,", &save))
-		if ((y->endpoints[y->n_endpoints] = strdup(tok)))
-			y->n_endpoints++;
-	free(list);
-	o.endpoints = (const char *const *)y->endpoints;
-	o.n_endpoints = y->n_endpoints;
 	o.ca_file = c->etcd_ca[0] ? c->etcd_ca : NULL;
 	o.cert_file = c->etcd_cert[0] ? c->etcd_cert : NULL;
 	o.key_file = c->etcd_key[0] ? c->etcd_key : NULL;
 	y->started = time(NULL);
 	y->dirty = true;
 	a->sync = y;
-	y->e = y->n_endpoints ? hs_etcd_new(&o) : NULL;
+	y->e = hs_etcd_new_list(c->etcd_endpoints, &o);
 	if (!y->e) {
 		hs_err("etcd: cannot set up a client for '%s'", c->etcd_endpoints);
 		hs_sync_stop(a);
@@ -648,8 +654,6 @@ void hs_sync_stop(struct agent *a)
 		hs_etcd_lease_revoke(y->e, y->lease); /* agents/<me> goes with it */
 	hs_etcd_watch_free(y->w);
 	hs_etcd_free(y->e);
-	for (unsigned int i = 0; i < y->n_endpoints; i++)
-		free(y->endpoints[i]);
 	hs_info("etcd: %llu applies, last revision %lld, %llu invalid records skipped",
 		(unsigned long long)y->applies, (long long)y->applied,
 		(unsigned long long)y->invalid);

@@ -248,38 +248,15 @@ static int libvirt_open(struct migd *d)
 	return 0;
 }
 
-int migd_etcd_opts(const struct migd_conf *c, char **eps, unsigned int max, unsigned int *n)
-{
-	char *list = strdup(c->etcd_endpoints), *tok, *save = NULL;
-
-	*n = 0;
-	if (!list)
-		return -ENOMEM;
-	for (tok = strtok_r(list, " ,", &save); tok && *n < max; tok = strtok_r(NULL, " ,", &save))
-		if ((eps[*n] = strdup(tok)))
-			(*n)++;
-	free(list);
-	return *n ? 0 : -EINVAL;
-}
-
 static struct hs_etcd *etcd_client(const struct migd_conf *c)
 {
-	char *eps[16];
-	unsigned int n = 0;
-	struct hs_etcd_opts o = {0};
-	struct hs_etcd *e;
+	struct hs_etcd_opts o = {
+		.ca_file = c->etcd_ca[0] ? c->etcd_ca : NULL,
+		.cert_file = c->etcd_cert[0] ? c->etcd_cert : NULL,
+		.key_file = c->etcd_key[0] ? c->etcd_key : NULL,
+	};
 
-	if (migd_etcd_opts(c, eps, 16, &n))
-		return NULL;
-	o.endpoints = (const char *const *)eps;
-	o.n_endpoints = n;
-	o.ca_file = c->etcd_ca[0] ? c->etcd_ca : NULL;
-	o.cert_file = c->etcd_cert[0] ? c->etcd_cert : NULL;
-	o.key_file = c->etcd_key[0] ? c->etcd_key : NULL;
-	e = hs_etcd_new(&o);
-	for (unsigned int i = 0; i < n; i++)
-		free(eps[i]);
-	return e;
+	return hs_etcd_new_list(c->etcd_endpoints, &o);
 }
 
 static void on_watch(struct hs_etcd_watch *w, const struct hs_etcd_watch_event *ev, void *arg)

@@ -130,9 +130,10 @@ static int read_mig(struct hs_etcd *e, const char *prefix, const char *name,
 }
 
 /*
- * Writes rec under migrations/<vm> if its mod_revision is still *rev, and
- * optionally vms/<vm> (compared on vm_rev) in the same transaction. *rev is
- * the new mod_revision on success. 0, -ESTALE (compare failed), -errno.
+ * Writes rec under migrations/<vm> if its mod_revision is still *rev, and/or
+ * vm under vms/<vm> if its mod_revision is still vm_rev, in one transaction.
+ * *rev is the new mod_revision on success. 0, -ESTALE (compare failed),
+ * -errno.
  */
 static int put_mig(struct hs_etcd *e, const char *prefix, const struct hs_schema_migration *rec,
 		   int64_t *rev, const struct hs_schema_vm *vm, int64_t vm_rev)
@@ -146,14 +147,20 @@ static int put_mig(struct hs_etcd *e, const char *prefix, const struct hs_schema
 	int64_t after = 0;
 	int rc;
 
-	hs_schema_key_migration(prefix, rec->vm, mkey, sizeof(mkey));
-	rc = hs_schema_encode_migration(rec, &mjson);
-	if (rc)
-		return rc;
-	cmps[t.n_cmps++] = (struct hs_etcd_cmp){
-		.key = mkey, .target = HS_ETCD_CMP_MOD, .op = HS_ETCD_EQUAL, .revision = *rev};
-	ops[t.n_success++] = (struct hs_etcd_op){
-		.type = HS_ETCD_OP_PUT, .key = mkey, .value = mjson, .value_len = strlen(mjson)};
+	if (rec) {
+		hs_schema_key_migration(prefix, rec->vm, mkey, sizeof(mkey));
+		rc = hs_schema_encode_migration(rec, &mjson);
+		if (rc)
+			return rc;
+		cmps[t.n_cmps++] = (struct hs_etcd_cmp){.key = mkey,
+							.target = HS_ETCD_CMP_MOD,
+							.op = HS_ETCD_EQUAL,
+							.revision = *rev};
+		ops[t.n_success++] = (struct hs_etcd_op){.type = HS_ETCD_OP_PUT,
+							 .key = mkey,
+							 .value = mjson,
+							 .value_len = strlen(mjson)};
+	}
 	if (vm) {
 		hs_schema_key_vm(prefix, vm->name, vkey, sizeof(vkey));
 		rc = hs_schema_encode_vm(vm, &vjson);
@@ -171,12 +178,22 @@ static int put_mig(struct hs_etcd *e, const char *prefix, const struct hs_schema
 	rc = hs_etcd_txn(e, &t, &ok, &after);
 	if (!rc && !ok)
 		rc = -ESTALE;
-	if (!rc)
+	if (!rc && rev)
 		*rev = after;
 out:
 	free(mjson);
 	free(vjson);
 	return rc;
+}
+
+/* vm as a switchover writes it: on `to`, epoch + 1, `from` holding the
+ * forwarding pointer for forward_s seconds. */
+static void vm_moved(struct hs_schema_vm *vm, const char *from, const char *to, uint32_t forward_s)
+{
+	snprintf(vm->forward_from, sizeof(vm->forward_from), "%s", from);
+	vm->forward_until = (uint64_t)time(NULL) + forward_s;
+	snprintf(vm->host, sizeof(vm->host), "%s", to);
+	vm->epoch = vm->epoch == UINT32_MAX ? 1 : vm->epoch + 1;
 }
 
 /* A record we refuse before anything started: failed, with the reason. */
@@ -249,21 +266,21 @@ static void arrived(struct migd *d, const char *name)
 	if (!e || read_mig(e, d->c.etcd_prefix, name, &rec, &mrev) || strcmp(rec.to, d->c.node) ||
 	    (rec.state != HS_SCHEMA_MIG_RUNNING && rec.state != HS_SCHEMA_MIG_SWITCHOVER))
 		return;
+	if (read_vm(e, d->c.etcd_prefix, name, &vm, &vrev))
+		return;
 	/* our own entries first: direct delivery, no detour via the source */
 	for (int f = 0; f < 2 && d->have_maps; f++) {
-		const struct hs_ip *a = NULL;
+		const struct hs_ip *a = f ? &vm.address6 : &vm.address;
 		struct hs_vm v;
 
-		if (read_vm(e, d->c.etcd_prefix, name, &vm, NULL))
-			return;
-		a = f ? &vm.address6 : &vm.address;
 		if (!hs_ip_is_zero(a) && !hs_vm_get(&d->maps, a, &v) && v.kind == HS_VM_INCOMING) {
 			v.kind = HS_VM_LOCAL;
 			hs_vm_put(&d->maps, a, &v);
 		}
 	}
 	for (int tries = 0; tries < 3; tries++) {
-		if (read_vm(e, d->c.etcd_prefix, name, &vm, &vrev))
+		/* a lost race: the record changed since it was read */
+		if (tries && read_vm(e, d->c.etcd_prefix, name, &vm, &vrev))
 			return;
 		if (!strcmp(vm.host, d->c.node))
 			return; /* written already */
@@ -272,33 +289,11 @@ static void arrived(struct migd *d, const char *name)
 				name, vm.host, rec.from);
 			return;
 		}
-		snprintf(vm.forward_from, sizeof(vm.forward_from), "%s", rec.from);
-		vm.forward_until = (uint64_t)time(NULL) + d->c.forward_s;
-		snprintf(vm.host, sizeof(vm.host), "%s", d->c.node);
-		vm.epoch++;
-		{
-			char key[HS_SCHEMA_KEY_MAX], *json = NULL;
-			struct hs_etcd_cmp cmp = {
-				.target = HS_ETCD_CMP_MOD, .op = HS_ETCD_EQUAL, .revision = vrev};
-			struct hs_etcd_op op = {.type = HS_ETCD_OP_PUT};
-			struct hs_etcd_txn t = {
-				.cmps = &cmp, .n_cmps = 1, .success = &op, .n_success = 1};
-			bool ok = false;
-
-			hs_schema_key_vm(d->c.etcd_prefix, name, key, sizeof(key));
-			if (hs_schema_encode_vm(&vm, &json))
-				return;
-			cmp.key = op.key = key;
-			op.value = json;
-			op.value_len = strlen(json);
-			if (!hs_etcd_txn(e, &t, &ok, NULL) && ok) {
-				hs_info("migration %s: resumed here; vms/%s now says host %s, "
-					"epoch %u",
-					name, name, vm.host, vm.epoch);
-				free(json);
-				return;
-			}
-			free(json);
+		vm_moved(&vm, rec.from, d->c.node, d->c.forward_s);
+		if (!put_mig(e, d->c.etcd_prefix, NULL, NULL, &vm, vrev)) {
+			hs_info("migration %s: resumed here; vms/%s now says host %s, epoch %u",
+				name, name, vm.host, vm.epoch);
+			return;
 		}
 	}
 	hs_warn("migration %s: resumed here but vms/%s could not be updated; the source will", name,
@@ -344,7 +339,6 @@ int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, 
 					  .epoch = m->vmrec.epoch};
 
 		snprintf(job.vm, sizeof(job.vm), "%s", m->vm);
-		m->paused_ns = now_ns();
 		atomic_store(&m->phase, MIGD_SWITCHED);
 		pthread_mutex_unlock(&d->lock);
 		hs_info("migration %s: paused here at %.3f (%s); forwarding to the destination",
@@ -707,10 +701,7 @@ static int finish_ok(struct migd *d, struct migd_mig *m)
 	m->rec.state = HS_SCHEMA_MIG_DONE;
 	m->rec.updated = (uint64_t)time(NULL);
 	if (!rc && strcmp(vm.host, m->rec.to)) {
-		snprintf(vm.forward_from, sizeof(vm.forward_from), "%s", d->c.node);
-		vm.forward_until = (uint64_t)time(NULL) + d->c.forward_s;
-		snprintf(vm.host, sizeof(vm.host), "%s", m->rec.to);
-		vm.epoch = vm.epoch == UINT32_MAX ? 1 : vm.epoch + 1;
+		vm_moved(&vm, d->c.node, m->rec.to, d->c.forward_s);
 		rc = put_mig(d->e, d->c.etcd_prefix, &m->rec, &m->rec_rev, &vm, vrev);
 	} else {
 		rc = put_mig(d->e, d->c.etcd_prefix, &m->rec, &m->rec_rev, NULL, 0);

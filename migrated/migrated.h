@@ -69,7 +69,6 @@ struct migd_mig {
 	struct hs_schema_vm vmrec; /* vms/<vm> when the migration started */
 	struct hs_ip dest; /* destination's underlay address (reachable from here) */
 	char dest_uri[512];
-	uint32_t dest_vm_ifindex;
 	virDomainPtr dom;
 	pthread_t thread;
 	bool thread_running;
@@ -89,7 +88,7 @@ struct migd_mig {
 	bool switch_recorded; /* state switchover written to etcd */
 	bool downtime_set, postcopy_started;
 	int throttle; /* auto-converge's last CPU throttle, percent */
-	int64_t started_ns, paused_ns;
+	int64_t started_ns;
 	uint64_t downtime_ms, total_ms; /* from libvirt's completed job */
 	int64_t next_progress; /* monotonic ms */
 	time_t next_retry;
@@ -124,7 +123,6 @@ struct migd {
 
 /* main.c */
 void migd_notify(struct migd *d);
-int migd_etcd_opts(const struct migd_conf *c, char **eps, unsigned int max, unsigned int *n);
 
 /* migrate.c */
 void migd_scan(struct migd *d); /* read migrations/, act on ours */

@@ -14,20 +14,9 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${HSCTL:-$top/build/ctl/hsctl}
 
-for t in etcd etcdctl; do
-	if ! command -v $t >/dev/null; then
-		echo "SKIP hsctl: $t not found (Debian: apt-get install etcd-server etcd-client)"
-		exit 77
-	fi
-done
-if ! command -v python3 >/dev/null; then
-	echo "SKIP hsctl: python3 is needed to read the JSON output"
-	exit 77
-fi
-if [ ! -x "$B" ]; then
-	echo "FAIL hsctl_build: $B is missing (run make)"
-	exit 1
-fi
+# shellcheck source=./prereq.sh
+source "$(dirname "$0")/prereq.sh"
+hsctl_prereq hsctl
 
 T=$(mktemp -d /tmp/hs-test-hsctl.XXXXXX)
 ETCD_PIDS=()

@@ -343,6 +343,29 @@ stream_advances() {
 	return 1
 }
 
+# snap TAG: every counter of A, B (A.NAME, B.NAME) and of the router's
+# nftables table $HS_NFT_TABLE (rt.NAME), saved as TAG
+snap() {
+	{
+		for n in A B; do
+			hsl $n counters --json | jq -r --arg n $n 'to_entries[] | "\($n).\(.key) \(.value)"'
+		done
+		nsx rt nft -j list counters table inet "$HS_NFT_TABLE" |
+			jq -r '.nftables[] | select(.counter) | .counter | "rt.\(.name) \(.packets)"'
+	} > "$T/snap-$1"
+}
+# delta FROM TO KEY...: how much the KEYs together grew between two snaps
+delta() {
+	local from=$1 to=$2 k s=0 a b
+	shift 2
+	for k in "$@"; do
+		a=$(awk -v k="$k" '$1 == k {print $2}' "$T/snap-$from")
+		b=$(awk -v k="$k" '$1 == k {print $2}' "$T/snap-$to")
+		s=$((s + ${b:-0} - ${a:-0}))
+	done
+	echo $s
+}
+
 hs_done() {
 	echo "# $npass passed, $nfail failed"
 	[ "$nfail" -eq 0 ]

@@ -125,27 +125,7 @@ rt_counters="ab_44 ab_46 ab_64 ab_66 ba_44 ba_46 ba_64 ba_66 zc6_ab zc6_ba zc6_f
 	echo "}"
 } | nsx rt nft -f - || { fail setup "router nftables counters"; exit 1; }
 
-# snap TAG: every counter of A, B (A.NAME, B.NAME) and the router (rt.NAME)
-snap() {
-	{
-		for n in A B; do
-			hsl $n counters --json | jq -r --arg n $n 'to_entries[] | "\($n).\(.key) \(.value)"'
-		done
-		nsx rt nft -j list counters table inet hsul |
-			jq -r '.nftables[] | select(.counter) | .counter | "rt.\(.name) \(.packets)"'
-	} > "$T/snap-$1"
-}
-# delta FROM TO KEY...: how much the KEYs together grew between two snaps
-delta() {
-	local from=$1 to=$2 k s=0 a b
-	shift 2
-	for k in "$@"; do
-		a=$(awk -v k="$k" '$1 == k {print $2}' "$T/snap-$from")
-		b=$(awk -v k="$k" '$1 == k {print $2}' "$T/snap-$to")
-		s=$((s + ${b:-0} - ${a:-0}))
-	done
-	echo $s
-}
+HS_NFT_TABLE=hsul # the router's counters snap reads
 
 # pmtu_forget: the client and the VM forget learned path MTUs, so every UDP
 # case starts from MTU 1500 and has to meet the too-big itself

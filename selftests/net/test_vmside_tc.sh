@@ -121,27 +121,7 @@ setup() {
 }
 listening() { nsx vm1 ss -Hltn "sport = :$1" | grep -q .; }
 
-# snap TAG: every counter of A, B (A.NAME, B.NAME) and the router (rt.NAME)
-snap() {
-	{
-		for n in A B; do
-			hsl $n counters --json | jq -r --arg n $n 'to_entries[] | "\($n).\(.key) \(.value)"'
-		done
-		nsx rt nft -j list counters table inet hsvt |
-			jq -r '.nftables[] | select(.counter) | .counter | "rt.\(.name) \(.packets)"'
-	} >"$T/snap-$1"
-}
-# delta FROM TO KEY...: how much the KEYs together grew between two snaps
-delta() {
-	local from=$1 to=$2 k s=0 a b
-	shift 2
-	for k in "$@"; do
-		a=$(awk -v k="$k" '$1 == k {print $2}' "$T/snap-$from")
-		b=$(awk -v k="$k" '$1 == k {print $2}' "$T/snap-$to")
-		s=$((s + ${b:-0} - ${a:-0}))
-	done
-	echo $s
-}
+HS_NFT_TABLE=hsvt # the router's counters snap reads
 
 # stream_start NAME ADDR RATE SIZE / stream_end NAME: an hs_stream client,
 # every byte echoed by the VM and checked; stream_end leaves its verdict in

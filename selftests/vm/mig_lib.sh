@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034,SC2154 # (variables shared with the scripts that source it)
 # Two (or three) sites with real VMs for the live-migration tests, the
 # migration benchmark and the demo. Source it after selftests/net/lib.sh and
 # selftests/vm/libvirt.sh, then call mig_up:
@@ -108,7 +109,7 @@ client_start() {
 	nsenter --net=/run/netns/$P-cl "$STREAM" client "${2:-$(pubaddr A)}" 7 --rate 1000 --size 64 \
 		--status "$1.st" > "$1" 2>&1 &
 	CLIENT=$!
-	HS_PIDS+=($CLIENT)
+	HS_PIDS+=("$CLIENT")
 }
 # client_stop: prints the client's last line; returns its exit status
 client_stop() {
