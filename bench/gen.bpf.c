@@ -5,7 +5,9 @@
  * back (the frames' pages are recycled as the receiving side left them: a
  * DNAT rewrote the destination, a push of VXLAN headers wrote into the
  * headroom), gives the frame the next source port of nports and redirects
- * it out of the generator's veth.
+ * it out of the generator's veth. Loaded with encap set, it is mode e's
+ * front-end: the least a DNAT + VXLAN program must do (headroom taken, the
+ * outer headers written from a template, the inner ones translated).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -16,9 +18,11 @@
 const volatile __u32 out_ifindex;
 const volatile __u16 port_base = 1024;
 const volatile __u16 nports = 1;
+const volatile bool encap;
 
 /* written by net_rate after load; not const so nothing is folded */
 struct nr_hdr hdr;
+struct nr_outer outer;
 __u32 next_port;
 
 SEC("xdp")
@@ -29,6 +33,16 @@ int xdp_gen(struct xdp_md *ctx)
 	struct udphdr *udp;
 	__u32 n = next_port;
 
+	if (encap) {
+		if (bpf_xdp_adjust_head(ctx, -NR_OUTER_LEN))
+			return XDP_ABORTED;
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		if (data + NR_OUTER_LEN > end)
+			return XDP_ABORTED;
+		__builtin_memcpy(data, outer.b, NR_OUTER_LEN);
+		data += NR_OUTER_LEN;
+	}
 	if (data + NR_HDR_LEN > end)
 		return XDP_ABORTED;
 	__builtin_memcpy(data, hdr.b, NR_HDR_LEN);

@@ -20,6 +20,16 @@ struct nr_hdr {
 	__u8 pad[6];
 };
 
+/* Outer Ethernet + IPv4 + UDP + VXLAN that mode e's program pushes in front
+ * of the translated frame (lengths and checksum fixed: every frame is as
+ * long as the generator's). */
+#define NR_OUTER_LEN 50
+
+struct nr_outer {
+	__u8 b[NR_OUTER_LEN];
+	__u8 pad[6];
+};
+
 /* What the receiver saw. The front-end under test is right when every frame
  * is of the kind its mode produces. */
 enum nr_rx_kind {
@@ -36,6 +46,7 @@ struct nr_rx_count {
 };
 
 _Static_assert(sizeof(struct nr_hdr) == 48, "nr_hdr");
+_Static_assert(sizeof(struct nr_outer) == 56, "nr_outer");
 _Static_assert(sizeof(struct nr_rx_count) == 8 * NR_RX_MAX, "nr_rx_count");
 
 #endif

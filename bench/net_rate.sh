@@ -9,17 +9,28 @@
 # 1. Packet rate (net_rate.c): a live-frames generator in gen sends UDP to
 #    the public address PUB; the front-end runs (a) heliostat's uplink
 #    program (binding PUB -> VM, VM remote on 10.0.2.2: DNAT + VXLAN),
-#    (b) nftables DNAT, (c) plain forwarding, or (d) net_rate's floor
-#    program (fixed headers written, redirect); net_rate switches modes
-#    through "net_rate.sh mode a|b|c|d". A counter on rx0 counts arrivals.
+#    (b) nftables DNAT, (c) plain forwarding, or net_rate's own programs
+#    that only rewrite: (d) a bare NAT (fixed headers written, redirect),
+#    (e) the same inside VXLAN; net_rate switches modes through
+#    "net_rate.sh mode a|b|c|d|e". A counter on rx0 counts arrivals.
 # 2. TCP bulk throughput, iperf3 from gen to a server in the VM through PUB:
 #    (h) heliostat on the front-end and the host (DNAT + VXLAN at the
 #    front-end, decap on the host, replies VXLAN back and SNAT at the
 #    front-end), against the kernel: nftables DNAT, VXLAN devices and a
 #    bridge on the host, with (k) and without (o) checksum offload and TSO.
 # Namespaces, pin directories and the iperf3 server go away on exit.
-# Usage: bench/net_rate.sh [--no-tcp] [--rounds N] [--secs S] [--len BYTES]
-#                          [--flows N] [--cpu N]   (the latter for net_rate)
+#
+# Where the packet rate is measured: on two CPUs or more (the default), the
+# front-end's uplink (up0) and the receiver (rx0) get threaded NAPI, both
+# threads on one CPU (the last; --fe-cpu N) and the generator alone on
+# another, where it offers several times what any mode forwards: the rate
+# is what one CPU forwards, and net_rate reads the threads' CPU time to
+# split it into the front-end's and the receiver's part. --one-cpu keeps
+# the older layout: everything in softirq on the generator's CPU, so every
+# rate also carries the generator's cost.
+# Usage: bench/net_rate.sh [--no-tcp] [--one-cpu] [--fe-cpu N] [--rounds N]
+#                          [--secs S] [--len BYTES] [--flows N] [--cpu N]
+#                          (the last five for net_rate)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -66,15 +77,15 @@ attach() { # fe|rx uplink|vmside DEV
 		hsh --log-level err attach $2 $3 --mode native; fi >/dev/null
 }
 
-# set_mode a|b|c|d: heliostat / nftables DNAT / forwarding only / nothing
-# for net_rate's floor program. Each mode
+# set_mode a|b|c|d|e: heliostat / nftables DNAT / forwarding only / nothing
+# for net_rate's own programs. Each mode
 # leaves no trace of the others (an nft nat table alone makes every
 # forwarded packet pay for conntrack).
 set_mode() {
 	case $1 in
 	a) nft_off && attach fe uplink up0 ;;
 	b) xdp_off fe up0 && nft_on ;;
-	c | d) xdp_off fe up0 && nft_off ;; # d: net_rate attaches its own
+	c | d | e) xdp_off fe up0 && nft_off ;; # d, e: net_rate attaches its own
 	*) echo "net_rate.sh: unknown mode $1" >&2; return 2 ;;
 	esac
 }
@@ -86,11 +97,20 @@ if [ "${1:-}" = mode ]; then
 	exit
 fi
 
-tcp=1
-if [ "${1:-}" = --no-tcp ]; then
-	tcp=0
+tcp=1 split=1 fe_cpu=$(($(nproc) - 1))
+while [ $# -gt 0 ]; do
+	case $1 in
+	--no-tcp) tcp=0 ;;
+	--one-cpu) split=0 ;;
+	--fe-cpu)
+		fe_cpu=${2:-}
+		shift
+		;;
+	*) break ;;
+	esac
 	shift
-fi
+done
+[ "$(nproc)" -ge 2 ] || split=0
 
 skip() { echo "# net_rate: SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root"
@@ -252,14 +272,39 @@ tcp_bench() {
 		"(offloads on), $(printf '%s\n' "${ho[@]}" | median)x (offloads off)"
 }
 
+# napi_thread NS DEV CPU: DEV's NAPI in a kernel thread of its own, pinned
+# to CPU; prints the thread's PID
+napi_thread() {
+	local before pid
+	before=$(pgrep '^napi/' | sort)
+	ip netns exec $P-$1 sh -c "echo 1 > /sys/class/net/$2/threaded" || return 1
+	pid=$(comm -13 <(echo "$before") <(pgrep '^napi/' | sort) | head -1)
+	if [ -z "$pid" ] || [[ "$(cat /proc/$pid/comm)" != napi/$2-* ]]; then
+		echo "# net_rate: no NAPI thread appeared for $2" >&2
+		return 1
+	fi
+	taskset -p -c $3 $pid >/dev/null || return 1
+	echo $pid
+}
+
 if ! setup; then
 	echo "# net_rate: topology setup failed" >&2
 	exit 1
 fi
+layout=()
+if [ $split = 1 ]; then
+	gen_cpu=0
+	[ "$fe_cpu" = 0 ] && gen_cpu=1
+	fe_pid=$(napi_thread fe up0 $fe_cpu) && rx_pid=$(napi_thread rx rx0 $fe_cpu) || exit 1
+	layout=(--cpu $gen_cpu --fe-pid $fe_pid --rx-pid $rx_pid)
+	echo "# layout: generator on CPU $gen_cpu; front-end (up0) and receiver (rx0) NAPI threads on CPU $fe_cpu"
+else
+	echo "# layout: one CPU, generator, front-end and receiver in the generator's softirq"
+fi
 # in the background, so that a signal to this script ends it too (cleanup)
 "$NET_RATE" --gen-ns /run/netns/$P-gen --gen-dev g0 --fe-ns /run/netns/$P-fe --fe-in up0 \
 	--fe-out out0 --rx-ns /run/netns/$P-rx --rx-dev rx0 --src $SRC --pub $PUB --vm $VM --host $HOST \
-	--switch "bash $here/net_rate.sh mode" "$@" &
+	--switch "bash $here/net_rate.sh mode" "${layout[@]}" "$@" &
 GEN=$!
 wait $GEN
 rc=$?
