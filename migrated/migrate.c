@@ -840,7 +840,9 @@ void migd_tick(struct migd *d)
 			finish(d, m);
 			continue;
 		}
-		if (phase == MIGD_SWITCHED && !m->switch_recorded) {
+		/* without the pointer (a benchmark's baseline) no switchover
+		 * record either: it makes the source's agent keep a pointer */
+		if (phase == MIGD_SWITCHED && !m->switch_recorded && d->c.handover_pointer) {
 			m->rec.state = HS_SCHEMA_MIG_SWITCHOVER;
 			m->rec.updated = (uint64_t)now;
 			if (!put_mig(d->e, d->c.etcd_prefix, &m->rec, &m->rec_rev, NULL, 0))
