@@ -17,12 +17,15 @@
 #  - mig_unknown / mig_busy: migrating an unknown VM is refused by hsctl;
 #    a second request while one runs is refused too
 #  - mig_cancel: a bandwidth-capped migration cancelled with migrated
-#    --cancel ends cancelled; the VM keeps running at A, maps unchanged
+#    --cancel ends cancelled; the VM keeps running at A
 #  - mig_dest_dies: the destination's libvirtd is killed mid-migration:
 #    the record ends failed with libvirt's reason, the VM runs at A, the
 #    stream goes on
 #  - mig_net_cut: the underlay between the sites is cut (nftables in the
 #    router) mid-migration: the same, once libvirt notices
+#  - mig_maps_kept: after each of those three, every state map on both
+#    nodes (node_config, bindings, rbindings, vms, peers, flows) holds
+#    exactly what it held before the migration was asked for
 #  - mig_handover_refused: junk on the handover port from a known host and
 #    anything from an unknown address are refused and counted
 #  - mig_recover: migrated is SIGKILLed mid-migration and restarted: the
@@ -110,6 +113,36 @@ downtimes+=("${d:-?}")
 stream_advances "$T/stream.out.st" 16000 20 || fail mig_stream "no progress after B->A"
 
 here() { vm_field host | tr a-z A-Z; }
+
+# maps_of NODE: the node's state maps, entries (as BTF formats them) sorted
+# by key. Counters, the next-hop cache and the generation counter change
+# with traffic: left out. A forwarding pointer left by an earlier migration
+# may expire meanwhile (FORWARD becomes REMOTE to the same host): vms
+# entries of kind FORWARD (3) are compared as REMOTE (2).
+maps_of() {
+	local m
+	for m in node_config bindings rbindings vms peers flows; do
+		echo "== $m"
+		bpftool -j map dump pinned "$(pin "$1")/$m" 2>&1 |
+			jq -c --arg m $m 'map(.formatted) | sort_by(.key) | .[] |
+				if $m == "vms" and .value.kind == 3 then .value.kind = 2 else . end' 2>&1
+	done
+}
+maps_snap() { local n; for n in A B; do maps_of $n > "$T/maps-$n.$1"; done; }
+maps_same() { maps_of "$1" | cmp -s - "$T/maps-$1.$2"; }
+# maps_kept CASE: both nodes' maps as snapshot CASE says (the agents may
+# take a moment to drop the destination's incoming entry)
+maps_kept() {
+	local n bad=
+	for n in A B; do
+		wait_for 15 maps_same $n "$1" || bad+="$n: $(maps_of $n | diff "$T/maps-$n.$1" - | grep '^[<>]' | head -4 | tr '\n' ' ') "
+	done
+	if [ -z "$bad" ]; then
+		pass "mig_maps_kept_$1"
+	else
+		fail "mig_maps_kept_$1" "$bad"
+	fi
+}
 other() { [ "$(here)" = A ] && echo B || echo A; }
 dirty() { nsx cl curl -s -m 5 "http://$(pubaddr A)/cgi-bin/dirty?$1" > /dev/null; }
 
@@ -142,6 +175,7 @@ migrated_stop "$src"
 # has corrupted guests here, see the note further down)
 migrated_conf "$src"
 migrated_start "$src"
+maps_snap net_cut
 hsctl migrate web --to "${dst,,}" > /dev/null 2>&1
 wait_for 20 mig_state_is running
 migrated_stop "$src" KILL
@@ -168,6 +202,7 @@ stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after
 migrated_stop A
 migrated_conf A bandwidth_mib=1
 migrated_start A || fail mig_cancel "migrated did not restart"
+maps_snap cancel
 hsctl migrate web --to b > /dev/null 2>&1
 wait_for 20 mig_state_is running
 busy=$(hsctl migrate web --to b 2>&1); rc=$?
@@ -180,9 +215,11 @@ if wait_for 30 mig_state_is cancelled && [ "$(domstate A)" = running ] &&
 else
 	fail mig_cancel "$cancel; state $(mig_field state), A $(domstate A), kind $(vm_kind A $VM4)"
 fi
+maps_kept cancel
 stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after the cancel"
 
 # ---- the destination dies mid-migration ----
+maps_snap dest_dies
 hsctl migrate web --to b > /dev/null 2>&1
 wait_for 20 mig_state_is running
 sleep 1
@@ -194,6 +231,7 @@ if wait_for 60 mig_state_is failed && [ "$(domstate A)" = running ] &&
 else
 	fail mig_dest_dies "state $(mig_field state) ($(mig_field reason)), A $(domstate A), kind $(vm_kind A $VM4)"
 fi
+maps_kept dest_dies
 stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after the failed migration"
 
 lv_site_up B B "$(underlay B)" || fail setup "B's libvirtd did not come back"
@@ -206,6 +244,7 @@ wait_for 60 eval '! lv_defined "$dst" web' || log "$dst still has the domain of 
 migrated_stop "$src"
 migrated_conf "$src" bandwidth_mib=2 stall_seconds=8
 migrated_start "$src"
+maps_snap net_cut
 hsctl migrate web --to "${dst,,}" > /dev/null 2>&1
 wait_for 20 mig_state_is running || fail mig_net_cut "did not start: $(mig_field state) ($(mig_field reason))"
 sleep 1
@@ -228,6 +267,7 @@ else
 	fail mig_net_cut "state $(mig_field state) ($(mig_field reason)), $src $(domstate "$src"), kind $(vm_kind "$src" $VM4)"
 fi
 nsx rt nft delete table inet hscut
+maps_kept net_cut
 migrated_stop "$src"
 migrated_conf "$src"
 migrated_start "$src"
