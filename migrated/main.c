@@ -221,10 +221,13 @@ static void libvirt_close(struct migd *d)
 		return;
 	if (d->lifecycle_cb >= 0)
 		virConnectDomainEventDeregisterAny(d->conn, d->lifecycle_cb);
+	if (d->stop_cb >= 0)
+		virConnectDomainQemuMonitorEventDeregister(d->conn, d->stop_cb);
 	virConnectUnregisterCloseCallback(d->conn, on_close);
 	virConnectClose(d->conn);
 	d->conn = NULL;
 	d->lifecycle_cb = -1;
+	d->stop_cb = -1;
 }
 
 static int libvirt_open(struct migd *d)
@@ -243,6 +246,14 @@ static int libvirt_open(struct migd *d)
 		VIR_DOMAIN_EVENT_CALLBACK(migd_lifecycle), d, NULL);
 	if (d->lifecycle_cb < 0)
 		hs_warn("libvirt: cannot subscribe to lifecycle events: %s",
+			virGetLastErrorMessage());
+	/* QEMU's STOP reaches us before libvirt's SUSPENDED (which waits for
+	 * libvirt's status file): the pointer is set a few ms sooner */
+	d->stop_cb = virConnectDomainQemuMonitorEventRegister(d->conn, NULL, "STOP", migd_qemu_stop,
+							      d, NULL, 0);
+	if (d->stop_cb < 0)
+		hs_warn("libvirt: cannot subscribe to QEMU's STOP events (%s): the pointer waits "
+			"for the SUSPENDED event",
 			virGetLastErrorMessage());
 	hs_info("libvirt: connected to %s", d->c.uri);
 	return 0;
@@ -586,6 +597,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d->lock, NULL);
 	d->ho_fd[0] = d->ho_fd[1] = -1;
 	d->lifecycle_cb = -1;
+	d->stop_cb = -1;
 	d->e = etcd_client(&d->c);
 	d->e2 = etcd_client(&d->c);
 	if (!d->e || !d->e2) {

@@ -300,6 +300,70 @@ static void arrived(struct migd *d, const char *name)
 		name);
 }
 
+/*
+ * The VM paused here for the end of its migration: the pointer first
+ * (packets from now on wait at the destination), then the flows to the
+ * destination. Called on QEMU's STOP (libvirt passes it on before it saves
+ * its status file and queues its own SUSPENDED event, which comes a few ms
+ * later and then finds the work done) or on that SUSPENDED event. qemu_at:
+ * QEMU's time of the stop, 0 when not known.
+ */
+static void switch_over(struct migd *d, const char *name, bool postcopy, double qemu_at)
+{
+	struct migd_mig *m;
+	double at;
+
+	pthread_mutex_lock(&d->lock);
+	m = find(d, name);
+	if (!m || atomic_load(&m->phase) != MIGD_RUNNING) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	pointer_set(d, m);
+	at = wall();
+	struct migd_ho_job job = {.addr = {m->addr[0], m->addr[1]},
+				  .dest = m->dest,
+				  .vm_id = m->vmrec.id,
+				  .epoch = m->vmrec.epoch};
+
+	snprintf(job.vm, sizeof(job.vm), "%s", m->vm);
+	postcopy = postcopy || m->postcopy_started;
+	atomic_store(&m->phase, MIGD_SWITCHED);
+	pthread_mutex_unlock(&d->lock);
+	if (qemu_at > 0)
+		hs_info("migration %s: paused here at %.3f (%s; QEMU stopped it %.1f ms before the "
+			"pointer); forwarding to the destination",
+			name, at, postcopy ? "post-copy" : "stop-and-copy", (at - qemu_at) * 1e3);
+	else
+		hs_info("migration %s: paused here at %.3f (%s); forwarding to the destination",
+			name, at, postcopy ? "post-copy" : "stop-and-copy");
+	if (d->c.handover_port) {
+		int n = migd_ho_send(d, &job);
+
+		pthread_mutex_lock(&d->lock);
+		m = find(d, name);
+		if (m && n >= 0)
+			m->flows_sent = (uint64_t)n;
+		pthread_mutex_unlock(&d->lock);
+	}
+	migd_notify(d);
+}
+
+/* QEMU's STOP event (libvirt-qemu): during an outgoing migration, the
+ * pause for its end. A user's pause of a migrating VM looks the same: its
+ * pointer is undone when the VM resumes here (migd_lifecycle). */
+void migd_qemu_stop(virConnectPtr conn, virDomainPtr dom, const char *event, long long seconds,
+		    unsigned int micros, const char *details, void *arg)
+{
+	const char *name = virDomainGetName(dom);
+
+	(void)conn;
+	(void)event;
+	(void)details;
+	if (name)
+		switch_over(arg, name, false, seconds >= 0 ? seconds + micros / 1e6 : 0);
+}
+
 int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *arg)
 {
 	struct migd *d = arg;
@@ -329,33 +393,9 @@ int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, 
 	}
 	if (event == VIR_DOMAIN_EVENT_SUSPENDED &&
 	    (detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED ||
-	     detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY) &&
-	    atomic_load(&m->phase) == MIGD_RUNNING) {
-		/* the pointer first: packets from now on wait at the destination */
-		pointer_set(d, m);
-		struct migd_ho_job job = {.addr = {m->addr[0], m->addr[1]},
-					  .dest = m->dest,
-					  .vm_id = m->vmrec.id,
-					  .epoch = m->vmrec.epoch};
-
-		snprintf(job.vm, sizeof(job.vm), "%s", m->vm);
-		atomic_store(&m->phase, MIGD_SWITCHED);
+	     detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY)) {
 		pthread_mutex_unlock(&d->lock);
-		hs_info("migration %s: paused here at %.3f (%s); forwarding to the destination",
-			name, wall(),
-			detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY || m->postcopy_started
-				? "post-copy"
-				: "stop-and-copy");
-		if (d->c.handover_port) {
-			int n = migd_ho_send(d, &job);
-
-			pthread_mutex_lock(&d->lock);
-			m = find(d, name);
-			if (m && n >= 0)
-				m->flows_sent = (uint64_t)n;
-			pthread_mutex_unlock(&d->lock);
-		}
-		migd_notify(d);
+		switch_over(d, name, detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY, 0);
 		return 0;
 	}
 	if (event == VIR_DOMAIN_EVENT_RESUMED && atomic_load(&m->phase) == MIGD_SWITCHED) {

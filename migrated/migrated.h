@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -101,6 +102,7 @@ struct migd {
 	bool have_maps;
 	virConnectPtr conn;
 	int lifecycle_cb;
+	int stop_cb; /* QEMU's STOP events (libvirt-qemu) */
 	pthread_t event_thread;
 	_Atomic bool event_stop;
 	_Atomic bool conn_closed;
@@ -130,6 +132,8 @@ void migd_tick(struct migd *d); /* progress, finished jobs, retries */
 int migd_cancel(struct migd *d, const char *vm, char *msg, size_t len);
 void migd_status(struct migd *d, char *buf, size_t len);
 int migd_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *arg);
+void migd_qemu_stop(virConnectPtr conn, virDomainPtr dom, const char *event, long long seconds,
+		    unsigned int micros, const char *details, void *arg);
 int migd_read_host(struct migd *d, const char *name, struct hs_schema_host *out);
 
 #include "migrated/wire.h"
