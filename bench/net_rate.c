@@ -161,11 +161,29 @@ static int enter_ns(const char *path)
 	return err;
 }
 
+/* ioctl req about dev (SIOCGIF*) into *ifr; 0 or -errno, said as "cannot
+ * read the <what> of <dev>". */
+static int dev_ioctl(const char *dev, unsigned long req, struct ifreq *ifr, const char *what)
+{
+	int s, err = 0;
+
+	memset(ifr, 0, sizeof(*ifr));
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", dev);
+	if (s < 0 || ioctl(s, req, ifr)) {
+		err = hs_neg_errno();
+		hs_err("cannot read the %s of %s: %s", what, dev, hs_strerr(err));
+	}
+	if (s >= 0)
+		close(s);
+	return err;
+}
+
 /* ifindex and MAC address of dev in the current namespace; 0 or -errno. */
 static int dev_info(const char *dev, int *ifindex, unsigned char mac[ETH_ALEN])
 {
-	struct ifreq ifr = {};
-	int s, err = 0;
+	struct ifreq ifr;
+	int err;
 
 	*ifindex = if_nametoindex(dev);
 	if (!*ifindex) {
@@ -173,16 +191,9 @@ static int dev_info(const char *dev, int *ifindex, unsigned char mac[ETH_ALEN])
 		hs_err("no interface %s: %s", dev, hs_strerr(err));
 		return err;
 	}
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr)) {
-		err = hs_neg_errno();
-		hs_err("cannot read the MAC address of %s: %s", dev, hs_strerr(err));
-	} else {
+	err = dev_ioctl(dev, SIOCGIFHWADDR, &ifr, "MAC address");
+	if (!err)
 		memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-	}
-	if (s >= 0)
-		close(s);
 	return err;
 }
 
@@ -198,17 +209,15 @@ static __u16 ip_csum(const void *p, size_t len)
 	return (__u16)~sum;
 }
 
-/* A frame of len bytes: Ethernet, IPv4 src -> dst (DF), UDP to UDP_DPORT
- * with no checksum (so a program need not fix one when it changes the
- * port), zero payload. Its first NR_HDR_LEN bytes are a program's template. */
-static void build_frame(__u8 *frame, int len, const unsigned char *smac, const unsigned char *dmac,
-			struct in_addr src, struct in_addr dst)
+/* Ethernet smac -> dmac, IPv4 src -> dst (DF, no options), UDP sport ->
+ * dport with no checksum, at b, for a frame of len bytes in all. */
+static void eth_ip_udp(__u8 *b, int len, const unsigned char *smac, const unsigned char *dmac,
+		       struct in_addr src, struct in_addr dst, __u16 sport, __u16 dport)
 {
-	struct ethhdr *eth = (struct ethhdr *)frame;
+	struct ethhdr *eth = (struct ethhdr *)b;
 	struct iphdr *ip = (struct iphdr *)(eth + 1);
 	struct udphdr *udp = (struct udphdr *)(ip + 1);
 
-	memset(frame, 0, len);
 	memcpy(eth->h_dest, dmac, ETH_ALEN);
 	memcpy(eth->h_source, smac, ETH_ALEN);
 	eth->h_proto = htons(ETH_P_IP);
@@ -221,37 +230,30 @@ static void build_frame(__u8 *frame, int len, const unsigned char *smac, const u
 	ip->saddr = src.s_addr;
 	ip->daddr = dst.s_addr;
 	ip->check = ip_csum(ip, sizeof(*ip));
-	udp->source = htons(1024);
-	udp->dest = htons(UDP_DPORT);
+	udp->source = htons(sport);
+	udp->dest = htons(dport);
 	udp->len = htons(len - sizeof(*eth) - sizeof(*ip));
 }
 
-/* Mode e's outer headers for a frame of len bytes: Ethernet smac -> dmac,
- * IPv4 src -> dst (DF), UDP to the VXLAN port, VXLAN with VNI 1. */
+/* A frame of len bytes to UDP_DPORT with no checksum (so a program need not
+ * fix one when it changes the port), zero payload. Its first NR_HDR_LEN
+ * bytes are a program's template. */
+static void build_frame(__u8 *frame, int len, const unsigned char *smac, const unsigned char *dmac,
+			struct in_addr src, struct in_addr dst)
+{
+	memset(frame, 0, len);
+	eth_ip_udp(frame, len, smac, dmac, src, dst, 1024, UDP_DPORT);
+}
+
+/* Mode e's outer headers for a frame of len bytes: to the VXLAN port,
+ * VXLAN with VNI 1. */
 static void build_outer(__u8 *b, int len, const unsigned char *smac, const unsigned char *dmac,
 			struct in_addr src, struct in_addr dst)
 {
-	struct ethhdr *eth = (struct ethhdr *)b;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct udphdr *udp = (struct udphdr *)(ip + 1);
-	__u8 *vx = (__u8 *)(udp + 1);
+	__u8 *vx = b + NR_OUTER_LEN - 8;
 
 	memset(b, 0, NR_OUTER_LEN);
-	memcpy(eth->h_dest, dmac, ETH_ALEN);
-	memcpy(eth->h_source, smac, ETH_ALEN);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons(NR_OUTER_LEN - sizeof(*eth) + len);
-	ip->frag_off = htons(0x4000);
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->saddr = src.s_addr;
-	ip->daddr = dst.s_addr;
-	ip->check = ip_csum(ip, sizeof(*ip));
-	udp->source = htons(49152);
-	udp->dest = htons(NR_VXLAN_PORT);
-	udp->len = htons(NR_OUTER_LEN - sizeof(*eth) - sizeof(*ip) + len);
+	eth_ip_udp(b, NR_OUTER_LEN + len, smac, dmac, src, dst, 49152, NR_VXLAN_PORT);
 	vx[0] = 0x08;
 	vx[6] = 1;
 }
@@ -259,19 +261,11 @@ static void build_outer(__u8 *b, int len, const unsigned char *smac, const unsig
 /* IPv4 address of dev in the current namespace; 0 or -errno. */
 static int dev_addr4(const char *dev, struct in_addr *a)
 {
-	struct ifreq ifr = {};
-	int s, err = 0;
+	struct ifreq ifr;
+	int err = dev_ioctl(dev, SIOCGIFADDR, &ifr, "IPv4 address");
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	if (s < 0 || ioctl(s, SIOCGIFADDR, &ifr)) {
-		err = hs_neg_errno();
-		hs_err("cannot read the IPv4 address of %s: %s", dev, hs_strerr(err));
-	} else {
+	if (!err)
 		*a = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
-	}
-	if (s >= 0)
-		close(s);
 	return err;
 }
 

@@ -146,11 +146,13 @@ maps_kept() {
 other() { [ "$(here)" = A ] && echo B || echo A; }
 dirty() { nsx cl curl -s -m 5 "http://$(pubaddr A)/cgi-bin/dirty?$1" > /dev/null; }
 
-# ---- post-copy: the guest dirties 8 MiB over and over; at 16 MiB/s and a
-# 50 ms downtime limit pre-copy does not converge ----
+# ---- post-copy: the guest dirties 8 MiB over and over; at 16 MiB/s and
+# the default 300 ms downtime limit (4.8 MiB) pre-copy does not converge.
+# (With a 50 ms limit QEMU 7.2/TCG corrupted the guest in 3 of 9 runs:
+# kernel panic in an interrupt right after the switch.) ----
 src=$(here) dst=$(other)
 migrated_stop "$src"
-migrated_conf "$src" bandwidth_mib=16 downtime_ms=50 postcopy_after=1 progress_ms=100
+migrated_conf "$src" bandwidth_mib=16 postcopy_after=1 progress_ms=100
 migrated_start "$src"
 dirty start=8
 mark=$(wc -l < "$T/migrated-$src.log")
@@ -166,7 +168,12 @@ dirty stop
 migrated_stop "$src"
 migrated_conf "$src"
 migrated_start "$src"
-stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after post-copy"
+if ! stream_advances "$T/stream.out.st" 8000 20; then
+	fail mig_stream "no progress after post-copy"
+	# a dead guest (QEMU/TCG has corrupted busy guests here) or the path?
+	tail -8 "$(lv_serial "$dst" web)" | sed 's/^/#   guest: /'
+	log "$dst: $(vm_kind "$dst" $VM4), domain $(domstate "$dst")"
+fi
 
 # ---- migrated killed (SIGKILL) mid-migration, restarted ----
 src=$(here) dst=$(other)
