@@ -25,6 +25,19 @@ struct nr_hdr hdr;
 struct nr_outer outer;
 __u32 next_port;
 
+/* n bytes (8k + 2) from w to p, eight at a time: a byte-wise memcpy of a
+ * template (clang cannot know either side's alignment) cost the floor
+ * modes ~180 instructions a frame */
+static __always_inline void copy_words(void *p, const __u64 *w, int n)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n / 8; i++)
+		((__u64 *)p)[i] = w[i];
+	*(__u16 *)(p + i * 8) = *(const __u16 *)&w[i];
+}
+
 SEC("xdp")
 int xdp_gen(struct xdp_md *ctx)
 {
@@ -40,12 +53,12 @@ int xdp_gen(struct xdp_md *ctx)
 		end = (void *)(long)ctx->data_end;
 		if (data + NR_OUTER_LEN > end)
 			return XDP_ABORTED;
-		__builtin_memcpy(data, outer.b, NR_OUTER_LEN);
+		copy_words(data, outer.w, NR_OUTER_LEN);
 		data += NR_OUTER_LEN;
 	}
 	if (data + NR_HDR_LEN > end)
 		return XDP_ABORTED;
-	__builtin_memcpy(data, hdr.b, NR_HDR_LEN);
+	copy_words(data, hdr.w, NR_HDR_LEN);
 	udp = data + NR_HDR_LEN - sizeof(*udp);
 	udp->source = bpf_htons(port_base + n);
 	next_port = n + 1 < nports ? n + 1 : 0;

@@ -16,8 +16,10 @@
 #define NR_VXLAN_PORT 4789
 
 struct nr_hdr {
-	__u8 b[NR_HDR_LEN];
-	__u8 pad[6];
+	union { /* w: for copies a word at a time */
+		__u8 b[NR_HDR_LEN + 6];
+		__u64 w[6];
+	};
 };
 
 /* Outer Ethernet + IPv4 + UDP + VXLAN that mode e's program pushes in front
@@ -26,8 +28,10 @@ struct nr_hdr {
 #define NR_OUTER_LEN 50
 
 struct nr_outer {
-	__u8 b[NR_OUTER_LEN];
-	__u8 pad[6];
+	union {
+		__u8 b[NR_OUTER_LEN + 6];
+		__u64 w[7];
+	};
 };
 
 /* What the receiver saw. The front-end under test is right when every frame
