@@ -111,6 +111,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ "$(nproc)" -ge 2 ] || split=0
+if ! [[ "$fe_cpu" =~ ^[0-9]+$ ]] || [ "$fe_cpu" -ge "$(nproc)" ]; then
+	echo "net_rate.sh: --fe-cpu takes a CPU number below $(nproc), not '$fe_cpu'" >&2
+	exit 2
+fi
 
 skip() { echo "# net_rate: SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root"
@@ -296,7 +300,7 @@ if [ $split = 1 ]; then
 	gen_cpu=0
 	[ "$fe_cpu" = 0 ] && gen_cpu=1
 	fe_pid=$(napi_thread fe up0 $fe_cpu) && rx_pid=$(napi_thread rx rx0 $fe_cpu) || exit 1
-	layout=(--cpu $gen_cpu --fe-pid $fe_pid --rx-pid $rx_pid)
+	layout=(--cpu "$gen_cpu" --fe-pid "$fe_pid" --rx-pid "$rx_pid")
 	echo "# layout: generator on CPU $gen_cpu; front-end (up0) and receiver (rx0) NAPI threads on CPU $fe_cpu"
 else
 	echo "# layout: one CPU, generator, front-end and receiver in the generator's softirq"
