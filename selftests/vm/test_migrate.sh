@@ -30,8 +30,11 @@
 #    anything from an unknown address are refused and counted
 #  - mig_recover: migrated is SIGKILLed mid-migration and restarted: the
 #    record ends done or failed, consistent with where the domain runs
-#  - mig_postcopy: a guest dirtying memory faster than a capped pre-copy
-#    converges migrates through post-copy
+#  - mig_postcopy (last): a guest dirtying memory faster than a capped
+#    pre-copy converges migrates through post-copy; the VM runs at the
+#    destination, vms/web says so; mig_postcopy_stream: a client's stream
+#    goes on (both skips, with the console's line, when the guest's kernel
+#    panicked: QEMU/TCG's corruption, see below)
 # SKIP (77) without libvirt, QEMU or etcd.
 source "$(dirname "$0")/../net/lib.sh"
 source "$(dirname "$0")/libvirt.sh"
@@ -144,36 +147,6 @@ maps_kept() {
 	fi
 }
 other() { [ "$(here)" = A ] && echo B || echo A; }
-dirty() { nsx cl curl -s -m 5 "http://$(pubaddr A)/cgi-bin/dirty?$1" > /dev/null; }
-
-# ---- post-copy: the guest dirties 8 MiB over and over; at 16 MiB/s and
-# the default 300 ms downtime limit (4.8 MiB) pre-copy does not converge.
-# (With a 50 ms limit QEMU 7.2/TCG corrupted the guest in 3 of 9 runs:
-# kernel panic in an interrupt right after the switch.) ----
-src=$(here) dst=$(other)
-migrated_stop "$src"
-migrated_conf "$src" bandwidth_mib=16 postcopy_after=1 progress_ms=100
-migrated_start "$src"
-dirty start=8
-mark=$(wc -l < "$T/migrated-$src.log")
-ep=$(vm_field epoch)
-if mig_to "$dst" "$T/follow-pc.out" && check_moved "$src" "$dst" $((ep + 1)) &&
-	sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | grep -q "post-copy started"; then
-	pass mig_postcopy
-else
-	fail mig_postcopy "$(mig_field state) ($(mig_field reason))"
-	sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | tail -5 | sed 's/^/#   /'
-fi
-dirty stop
-migrated_stop "$src"
-migrated_conf "$src"
-migrated_start "$src"
-if ! stream_advances "$T/stream.out.st" 8000 20; then
-	fail mig_stream "no progress after post-copy"
-	# a dead guest (QEMU/TCG has corrupted busy guests here) or the path?
-	tail -8 "$(lv_serial "$dst" web)" | sed 's/^/#   guest: /'
-	log "$dst: $(vm_kind "$dst" $VM4), domain $(domstate "$dst")"
-fi
 
 # ---- migrated killed (SIGKILL) mid-migration, restarted ----
 src=$(here) dst=$(other)
@@ -182,7 +155,6 @@ migrated_stop "$src"
 # has corrupted guests here, see the note further down)
 migrated_conf "$src"
 migrated_start "$src"
-maps_snap net_cut
 hsctl migrate web --to "${dst,,}" > /dev/null 2>&1
 wait_for 20 mig_state_is running
 migrated_stop "$src" KILL
@@ -201,6 +173,13 @@ else
 	fail mig_recover "record stuck in $(mig_field state)"
 fi
 stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after the recovery"
+
+# the cases below start with the VM at A
+if [ "$(here)" = B ]; then
+	mig_to A "$T/follow-back.out" && wait_for 10 is_kind A $VM4 local ||
+		fail mig_recover "the VM did not come back to A: $(tail -1 "$T/follow-back.out")"
+	stream_advances "$T/stream.out.st" 8000 20 || fail mig_stream "no progress after coming back to A"
+fi
 
 # The failure cases come last: each leaves the VM where it was, and no
 # migration completes after an aborted one (QEMU/TCG has corrupted the
@@ -299,5 +278,53 @@ if [ $rc -eq 0 ] && [[ "$res" == *"mismatches=0 resets=0"* ]]; then
 	pass mig_stream
 else
 	fail mig_stream "$res (exit $rc)"
+fi
+
+# ---- post-copy, last: the guest rewrites 8 MiB over and over; at 16 MiB/s
+# and the default 300 ms downtime limit (4.8 MiB) pre-copy cannot converge.
+# Under QEMU 7.2/TCG the guest's kernel has panicked during or right after
+# such migrations (list corruption, "Fatal exception in interrupt") in about
+# a quarter of the runs on some days, whatever the pointer did
+# (docs/architecture.md): so this case runs last, with a client of its own,
+# and when the guest's console shows a panic its checks are skips with that
+# line, not passes. Without a panic: post-copy started, the VM runs at the
+# destination and vms/web says so (mig_postcopy), the stream goes on
+# (mig_postcopy_stream). ----
+dirty() { nsx cl curl -s -m 5 "http://$(pubaddr A)/cgi-bin/dirty?$1" > /dev/null; }
+# panicked NODE: the guest's console there shows a kernel panic or BUG
+panicked() { grep -aqE "Kernel panic|kernel BUG" "$(lv_serial "$1" web)" 2> /dev/null; }
+panic_line() { grep -aE -m1 "kernel BUG|Kernel panic|Oops" "$(lv_serial "$1" web)" | cut -c1-120; }
+src=$(here) dst=$(other)
+client_start "$T/pc.out"
+stream_advances "$T/pc.out.st" 4000 20 || fail mig_postcopy "the new client's stream does not flow"
+migrated_stop "$src"
+migrated_conf "$src" bandwidth_mib=16 postcopy_after=1 progress_ms=100
+migrated_start "$src"
+dirty start=8
+mark=$(wc -l < "$T/migrated-$src.log")
+ep=$(vm_field epoch)
+mig_to "$dst" "$T/follow-pc.out"
+moved=$?
+flowing=0
+[ $moved -eq 0 ] && stream_advances "$T/pc.out.st" 8000 20 && flowing=1
+if panicked "$src" || panicked "$dst"; then
+	why="the guest's kernel panicked (QEMU 7.2/TCG guest corruption): $(panic_line "$src")$(panic_line "$dst")"
+	echo "SKIP mig_postcopy: $why"
+	echo "SKIP mig_postcopy_stream: $why"
+else
+	if [ $moved -eq 0 ] && check_moved "$src" "$dst" $((ep + 1)) &&
+		sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | grep -q "post-copy started"; then
+		pass mig_postcopy
+	else
+		fail mig_postcopy "$(mig_field state) ($(mig_field reason))"
+		sed -n "$((mark + 1)),\$p" "$T/migrated-$src.log" | tail -5 | sed 's/^/#   /'
+	fi
+	if [ $flowing -eq 1 ] && dirty stop && client_stop > /dev/null; then
+		pass mig_postcopy_stream
+	else
+		fail mig_postcopy_stream "no progress after post-copy: $(tail -1 "$T/pc.out")"
+		tail -8 "$(lv_serial "$dst" web)" 2> /dev/null | sed 's/^/#   guest: /'
+		log "$dst: $(vm_kind "$dst" $VM4), domain $(domstate "$dst")"
+	fi
 fi
 hs_done
