@@ -104,22 +104,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-nft_on() {
-	nsx fe nft list tables | grep -qw $NFT_TABLE && return 0
-	nsx fe nft -f - <<-EOF
-		table ip $NFT_TABLE {
-			chain prerouting {
-				type nat hook prerouting priority dstnat; policy accept;
-				ip daddr $PUB dnat to $VM
-			}
-		}
-	EOF
-}
-nft_off() {
-	nsx fe nft list tables | grep -qw $NFT_TABLE || return 0
-	nsx fe nft delete table ip $NFT_TABLE
-}
-
 setup() {
 	netns gen && netns fe && netns rx && netns vm || return 1
 	veth gen g0 fe up0 && veth fe out0 rx rx0 && veth vm eth0 rx vmh || return 1

@@ -63,3 +63,21 @@ iperf_server() {
 	echo "# $1: the iperf3 server did not start" >&2
 	return 1
 }
+
+# nft_on / nft_off: nftables DNAT of PUB to VM in the front-end's
+# namespace, table $NFT_TABLE (the caller's); both do nothing when already so
+nft_on() {
+	nsx fe nft list tables | grep -qw "$NFT_TABLE" && return 0
+	nsx fe nft -f - <<-EOF
+		table ip $NFT_TABLE {
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				ip daddr $PUB dnat to $VM
+			}
+		}
+	EOF
+}
+nft_off() {
+	nsx fe nft list tables | grep -qw "$NFT_TABLE" || return 0
+	nsx fe nft delete table ip "$NFT_TABLE"
+}

@@ -44,23 +44,6 @@ TCP_SECS=2
 hsl() { nsx fe "$LOADER" --pin "$PIN" "$@"; }
 hsh() { nsx rx "$LOADER" --pin "$PIN_H" "$@"; }
 
-nft_on() {
-	nsx fe nft -f - <<-EOF
-		table ip $NFT_TABLE {
-			chain prerouting {
-				type nat hook prerouting priority dstnat; policy accept;
-				ip daddr $PUB dnat to $VM
-			}
-		}
-	EOF
-}
-
-nft_off() {
-	if nsx fe nft list tables | grep -qw $NFT_TABLE; then
-		nsx fe nft delete table ip $NFT_TABLE
-	fi
-}
-
 # xdp_off NS DEV...: detaches heliostat (through the loader, so libxdp
 # drops any pins of its own)
 xdp_off() {
@@ -215,7 +198,7 @@ tcp_mode() {
 	k | o)
 		xdp_off fe up0 out0 && xdp_off rx rx0 vmh &&
 			offload "$([ $1 = k ] && echo on || echo off)" &&
-			{ nsx fe nft list tables | grep -qw $NFT_TABLE || nft_on; } &&
+			nft_on &&
 			nsx rx ip link set vmh master br0 &&
 			nsx vm ip neigh replace $GW lladdr "$(mac_of fe vx0)" dev eth0 nud permanent
 		;;

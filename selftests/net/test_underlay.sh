@@ -272,41 +272,6 @@ bulk_case() {
 	fi
 }
 
-# stream_start NAME ADDR [RATE SIZE]: an hs_stream client in the background
-# (default 4000-byte writes 250 times a second: full-size segments), every
-# byte echoed and checked; stream_end NAME stops it and leaves its verdict
-# in $stream_why (empty when every byte came back intact)
-stream_start() {
-	bg cl "$STREAM" client "$2" $TCP_PORT --rate "${3:-250}" --size "${4:-4000}" \
-		--status "$T/$1.st" > "$T/$1.out" 2>&1
-	eval "SPID_$1=$!"
-}
-# (a client blocked in send() on a stalled connection does not stop on
-# SIGTERM: after 12 s, its own 10 s of draining included, it is killed)
-running() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
-stream_end() {
-	local pid rc i
-	eval "pid=\$SPID_$1"
-	stream_why=""
-	kill "$pid" 2>/dev/null
-	for i in $(seq 120); do
-		running "$pid" || break
-		sleep 0.1
-	done
-	if running "$pid"; then
-		kill -KILL "$pid"
-		stream_why+="client hung, killed; "
-	fi
-	{ wait "$pid"; } 2>/dev/null
-	rc=$?
-	eval "SPID_$1="
-	log "$1 stream: $(cat "$T/$1.out")"
-	[ $rc -eq 0 ] || stream_why+="client exit $rc; "
-	grep -q "mismatches=0 resets=0" "$T/$1.out" ||
-		stream_why+="$(tail -n 1 "$T/$1.out" | grep . || echo "no result line"); "
-	[ "$(stream_verified "$T/$1.st")" -gt 0 ] 2>/dev/null || stream_why+="nothing echoed; "
-}
-
 snap start
 
 # dp_paths FROM TO: the data plane's encapsulation paths between two snaps,

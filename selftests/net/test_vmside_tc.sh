@@ -123,40 +123,6 @@ listening() { nsx vm1 ss -Hltn "sport = :$1" | grep -q .; }
 
 HS_NFT_TABLE=hsvt # the router's counters snap reads
 
-# stream_start NAME ADDR RATE SIZE / stream_end NAME: an hs_stream client,
-# every byte echoed by the VM and checked; stream_end leaves its verdict in
-# $stream_why (empty when every byte came back intact) and the longest gap
-# in $stream_gap (ms)
-stream_start() {
-	bg cl "$STREAM" client "$2" $TCP_PORT --rate "$3" --size "$4" --status "$T/$1.st" \
-		>"$T/$1.out" 2>&1
-	eval "SPID_$1=$!"
-}
-running() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
-stream_end() {
-	local pid rc i
-	eval "pid=\$SPID_$1"
-	stream_why=""
-	kill "$pid" 2>/dev/null
-	for i in $(seq 120); do
-		running "$pid" || break
-		sleep 0.1
-	done
-	if running "$pid"; then
-		kill -KILL "$pid"
-		stream_why+="client hung, killed; "
-	fi
-	{ wait "$pid"; } 2>/dev/null
-	rc=$?
-	eval "SPID_$1="
-	log "$1 stream: $(cat "$T/$1.out")"
-	stream_gap=$(sed -n 's/.*longest_gap_ms=\([0-9.]*\).*/\1/p' "$T/$1.out")
-	[ $rc -eq 0 ] || stream_why+="client exit $rc; "
-	grep -q "mismatches=0 resets=0" "$T/$1.out" ||
-		stream_why+="$(tail -n 1 "$T/$1.out" | grep . || echo "no result line"); "
-	[ "$(stream_verified "$T/$1.st")" -gt 0 ] 2>/dev/null || stream_why+="nothing echoed; "
-}
-
 # hook_is DEV HOOK: status (JSON and text) says DEV runs our vmside on HOOK
 hook_is() {
 	local js line
