@@ -78,6 +78,7 @@ static __always_inline void fe_begin(struct hs_fe_slot *s, const struct pkt *p,
 				     const struct hs_binding *b, const struct hs_vm *vm)
 {
 	s->kind = 0;
+	s->fast4 = 0;
 	s->key.src = p->src;
 	s->key.dst = p->dst;
 	s->key.sport = p->sport;
@@ -99,9 +100,69 @@ static __always_inline void fe_commit_local(struct hs_fe_slot *s, __u64 gen)
 	s->kind = HS_VM_LOCAL;
 }
 
+#ifndef HS_CTX_SKB
+/* Offsets in the frame fe_fast4() sends: outer Ethernet, IPv4 (20 bytes),
+ * UDP, VXLAN, then the inner Ethernet header. */
+#define FE4_IP ETH_HLEN
+#define FE4_UDP (FE4_IP + 20)
+#define FE4_VXLAN (FE4_UDP + 8)
+#define FE4_OUTER (FE4_VXLAN + VXLAN_HLEN)
+#define FE4_TMPL (FE4_OUTER + 2 * ETH_ALEN)
+
+/*
+ * What fe_fast4() needs on top of the slot, when the flow can take it (TCP
+ * or UDP over IPv4 to a VM behind an IPv4 underlay): the bytes encap_body()
+ * and set_eth() write, with the lengths and the outer checksum left zero,
+ * the sum of that outer IPv4 header, and the checksum deltas of the DNAT,
+ * which are the same for every packet of the flow (the fields it replaces
+ * are the slot's key). p is translated, nh the slot's next hop.
+ */
+static __always_inline void fe_fill_fast4(struct hs_fe_slot *s, const struct pkt *p,
+					  const struct hs_node_config *cfg,
+					  const struct hs_nexthop *nh)
+{
+	__u8 *t = (__u8 *)s->tmpl;
+	__be16 w;
+	__u32 d;
+
+	if (!p->v4 || !ip_is_v4(&s->host) || p->frag || !p->has_l4 ||
+	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+		return;
+	__builtin_memset(s->tmpl, 0, sizeof(s->tmpl));
+	__builtin_memcpy(t, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(t + ETH_ALEN, nh->smac, ETH_ALEN);
+	w = bpf_htons(ETH_P_IP);
+	__builtin_memcpy(t + 12, &w, 2);
+	t[FE4_IP] = 0x45;
+	w = bpf_htons(IP_DF);
+	__builtin_memcpy(t + FE4_IP + 6, &w, 2);
+	t[FE4_IP + 8] = 64;
+	t[FE4_IP + 9] = IPPROTO_UDP;
+	__builtin_memcpy(t + FE4_IP + 12, &cfg->underlay4.b[12], 4);
+	__builtin_memcpy(t + FE4_IP + 16, &s->host.b[12], 4);
+	w = bpf_htons(hs_vxlan_sport(s->hash));
+	__builtin_memcpy(t + FE4_UDP, &w, 2);
+	__builtin_memcpy(t + FE4_UDP + 2, &cfg->vxlan_port, 2);
+	t[FE4_VXLAN] = VXLAN_FLAG_I;
+	t[FE4_VXLAN + 4] = cfg->vni >> 16;
+	t[FE4_VXLAN + 5] = cfg->vni >> 8;
+	t[FE4_VXLAN + 6] = cfg->vni;
+	__builtin_memcpy(t + FE4_OUTER, s->mac, ETH_ALEN);
+	__builtin_memcpy(t + FE4_OUTER + ETH_ALEN, s->gw_mac, ETH_ALEN);
+	s->osum = csum_sum_bytes(t + FE4_IP, 20);
+	d = csum_delta_bytes(&s->key.dst.b[12], &s->vm.b[12], 4);
+	s->d_ip = d;
+	if (s->vm_port)
+		d += csum_delta16(s->key.dport, s->vm_port);
+	s->d_l4 = d;
+	s->fast4 = 1;
+}
+#endif
+
 /* p translated (the outer port's hash is over the translated tuple), nh
  * from fib_out() for the VM's host. The uplink treats FORWARD like REMOTE. */
 static __always_inline void fe_commit_remote(struct hs_fe_slot *s, __u64 gen, const struct pkt *p,
+					     const struct hs_node_config *cfg,
 					     const struct hs_nexthop *nh)
 {
 	s->ifindex = nh->ifindex;
@@ -110,6 +171,9 @@ static __always_inline void fe_commit_remote(struct hs_fe_slot *s, __u64 gen, co
 	s->expires = nh->expires;
 	s->checked = bpf_jiffies64();
 	s->hash = hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto);
+#ifndef HS_CTX_SKB
+	fe_fill_fast4(s, p, cfg, nh);
+#endif
 	s->gen = gen;
 	s->kind = HS_VM_REMOTE;
 }
@@ -154,5 +218,108 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	return verdict(send_to(ctx, &nh), HS_R_TX_DNAT_ENCAP);
 }
+
+#ifndef HS_CTX_SKB
+/*
+ * The established-flow path of the common case, before any parse into
+ * struct pkt: an untagged IPv4 frame without options, not a fragment,
+ * carrying TCP (not a SYN: those may need MSS clamping) or UDP (not to the
+ * VXLAN port), whose slot holds a remote VM behind an IPv4 underlay
+ * (fast4) and answers for it as fe_hit() would, and which fits the tunnel.
+ * Then it does what fe_deliver() does, from the slot's template and
+ * deltas: the same bytes, verdict and counter. Returns -1, having written
+ * nothing but fe_hit()'s check time, for every other packet (malformed
+ * ones included: the full parse names what is wrong with them).
+ */
+static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN;
+	__u8 *l4 = data + ETH_HLEN + sizeof(*ip);
+	struct hs_generation *g;
+	struct hs_fe_slot *s;
+	__u32 k = 0, flen, ip_len, j;
+	__u16 *ck, c, tot;
+	__be16 *ports;
+	__u64 gen;
+	__u8 *o;
+
+	if ((void *)(l4 + sizeof(struct udphdr)) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    *(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
+		return -1;
+	flen = end - data;
+	ip_len = bpf_ntohs(ip->tot_len);
+	if (ETH_HLEN + ip_len > flen || ip_len < sizeof(*ip) + sizeof(struct udphdr))
+		return -1;
+	if (ip->protocol == IPPROTO_TCP) {
+		if ((void *)(l4 + sizeof(struct tcphdr)) > end || (l4[13] & TCP_FLAG_SYN) ||
+		    (l4[12] >> 4) < 5 || (l4[12] >> 4) * 4 > ip_len - sizeof(*ip))
+			return -1;
+		ck = (__u16 *)(l4 + 16);
+	} else if (ip->protocol == IPPROTO_UDP) {
+		struct udphdr *uh = (struct udphdr *)l4;
+
+		if (bpf_ntohs(uh->len) != ip_len - sizeof(*ip) || uh->dest == cfg->vxlan_port)
+			return -1;
+		ck = &uh->check;
+	} else {
+		return -1;
+	}
+	if (cfg->underlay_mtu && outer_len(true) + ip_len > cfg->underlay_mtu)
+		return -1;
+
+	g = bpf_map_lookup_elem(&generation, &k);
+	if (!g)
+		return -1;
+	gen = *(volatile __u64 *)&g->gen;
+	ports = (__be16 *)l4;
+	k = hs_fe_slot_index4(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
+	s = bpf_map_lookup_elem(&fe_cache, &k);
+	if (!s || !s->fast4 || s->gen != gen || *(__u32 *)&s->key.src.b[12] != ip->saddr ||
+	    *(__u32 *)&s->key.dst.b[12] != ip->daddr ||
+	    *(__u32 *)&s->key.sport != *(__u32 *)ports || s->key.proto != ip->protocol)
+		return -1;
+	j = bpf_jiffies64();
+	if (j - s->checked >= HS_FE_RECHECK_JIFFIES) {
+		if (s->expires <= bpf_ktime_get_coarse_ns())
+			return -1;
+		s->checked = j;
+	}
+
+	/* xlate_body(), its deltas precomputed */
+	__builtin_memcpy(&ip->daddr, &s->vm.b[12], 4);
+	ip->check = csum_apply(ip->check, s->d_ip);
+	if (s->vm_port)
+		ports[1] = s->vm_port;
+	if (ip->protocol == IPPROTO_TCP) {
+		*ck = csum_apply(*ck, s->d_l4);
+	} else if (*ck) {
+		c = csum_apply(*ck, s->d_l4);
+		*ck = c ? c : 0xffff;
+	}
+
+	/* encap_body() and set_eth() */
+	if (bpf_xdp_adjust_head(ctx, -FE4_OUTER))
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
+	o = (void *)(long)ctx->data;
+	if ((void *)(o + FE4_TMPL) > (void *)(long)ctx->data_end)
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
+#pragma unroll
+	for (int i = 0; i < FE4_TMPL / 8; i++)
+		((__u64 *)o)[i] = s->tmpl[i];
+	*(__u32 *)(o + 56) = *(__u32 *)&s->tmpl[7];
+	*(__u16 *)(o + 60) = *((__u16 *)&s->tmpl[7] + 2);
+	tot = flen + FE4_OUTER - ETH_HLEN;
+	*(__be16 *)(o + FE4_IP + 2) = bpf_htons(tot);
+	*(__u16 *)(o + FE4_IP + 10) = ~csum_fold(s->osum + bpf_htons(tot));
+	*(__be16 *)(o + FE4_UDP + 4) = bpf_htons(tot - 20);
+	count(HS_R_TX_DNAT_ENCAP);
+	if (s->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(s->ifindex, 0);
+}
+#endif
 
 #endif

@@ -62,6 +62,18 @@ static inline __u32 hs_fe_slot_index(const struct hs_ip *src, const struct hs_ip
 	return (h * 0x9e3779b1u) >> (32 - HS_FE_CACHE_BITS);
 }
 
+/* hs_fe_slot_index() of an IPv4 tuple (addresses as read, network order),
+ * without building the 16-byte forms: their first eight bytes are zero and
+ * the next four (00 00 ff ff) fold, with the rotated copy, to all ones. */
+static inline __u32 hs_fe_slot_index4(__be32 src, __be32 dst, __be16 sport, __be16 dport,
+				      __u8 proto)
+{
+	__u32 h =
+		((__u32)sport << 16 | dport) ^ proto ^ 0xffffffffu ^ src ^ (dst << 16 | dst >> 16);
+
+	return (h * 0x9e3779b1u) >> (32 - HS_FE_CACHE_BITS);
+}
+
 /* Outer UDP source port in host order. */
 static inline __u16 hs_vxlan_sport(__u32 hash)
 {

@@ -181,7 +181,7 @@ struct hs_fe_slot {
 	__u64 expires; /* REMOTE/FORWARD: the next hop's coarse-clock deadline */
 	__u32 checked; /* jiffies (low 32 bits) when expires was last checked */
 	__u8 kind; /* 0 empty, HS_VM_LOCAL, or HS_VM_REMOTE for any other kind */
-	__u8 pad;
+	__u8 fast4; /* REMOTE, IPv4 tuple and host: tmpl, osum, d_ip, d_l4 valid */
 	__be16 vm_port; /* binding.vm_port: 0 = keep the port */
 	struct hs_ip vm; /* DNAT destination (binding.vm) */
 	struct hs_ip host; /* REMOTE/FORWARD: outer destination (vm.host) */
@@ -193,6 +193,15 @@ struct hs_fe_slot {
 	__u8 dmac[6]; /* REMOTE/FORWARD: outer Ethernet destination (FIB) */
 	__u8 smac[6]; /* REMOTE/FORWARD: outer Ethernet source (FIB) */
 	__u32 pad2;
+	/* fast4: the 50 bytes of outer headers (Ethernet, IPv4, UDP, VXLAN)
+	 * and the 12 of inner Ethernet addresses the packet leaves with, its
+	 * lengths and outer IPv4 checksum zero; the 16-bit sum of that IPv4
+	 * header; the inner IPv4 and transport checksum deltas of the DNAT */
+	__u64 tmpl[8];
+	__u32 osum;
+	__u32 d_ip;
+	__u32 d_l4;
+	__u32 pad3;
 };
 
 /* peers: underlay addresses VXLAN is accepted from. */
@@ -270,6 +279,6 @@ _Static_assert(sizeof(struct hs_peer) == 8, "hs_peer");
 _Static_assert(sizeof(struct hs_nexthop_entry) == 32, "hs_nexthop_entry");
 _Static_assert(sizeof(struct hs_generation) == 8, "hs_generation");
 _Static_assert(sizeof(struct hs_fe_key) == 40, "hs_fe_key");
-_Static_assert(sizeof(struct hs_fe_slot) == 136, "hs_fe_slot");
+_Static_assert(sizeof(struct hs_fe_slot) == 216, "hs_fe_slot");
 
 #endif

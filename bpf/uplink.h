@@ -83,7 +83,7 @@ static __noinline int handle_binding(hs_ctx *ctx, struct pkt *p, const struct hs
 	if (ip_is_zero(src) || fib_out(ctx, src, &vm->host, &nh))
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
 	if (s)
-		fe_commit_remote(s, gen, p, &nh);
+		fe_commit_remote(s, gen, p, cfg, &nh);
 	nh.fwd = 0;
 	return encap_send(ctx, p, cfg, &vm->host, &nh, HS_R_TX_DNAT_ENCAP);
 }
@@ -217,6 +217,10 @@ static __always_inline int uplink_main(hs_ctx *ctx)
 #ifdef HS_CTX_SKB
 	if (tc_pull(ctx, HS_TC_UPLINK_PULL))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
+#else
+	rc = fe_fast4(ctx, cfg);
+	if (rc >= 0)
+		return rc;
 #endif
 	p = pkt_get();
 	if (!p)

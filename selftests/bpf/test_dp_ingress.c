@@ -578,6 +578,50 @@ static int cached_nexthop_expired(struct dp *d)
 {
 	return cache_then(d, nexthop_expired);
 }
+/* The IPv4 fast path (fe_fast4() in bpf/fecache.h) sends the frame from
+ * the slot's template: a mark put there (a reserved VXLAN bit) must come
+ * out, which also shows that it finds the slot by hs_fe_slot_index4(), the
+ * index the full path filled it under. That the two indexes agree is
+ * checked on random tuples as well. */
+static int mark_template(struct dp *d)
+{
+	struct hs_fe_slot s;
+
+	for (int i = 0; i < 100000; i++) {
+		struct hs_ip a, b;
+		uint32_t x = (uint32_t)rand() * 2654435761u ^ (uint32_t)i, y = (uint32_t)rand();
+		uint16_t sp = (uint16_t)rand(), dpt = (uint16_t)rand();
+		uint8_t pr = (uint8_t)rand();
+
+		a = dp_ip("0.0.0.0");
+		b = a;
+		memcpy(&a.b[12], &x, 4);
+		memcpy(&b.b[12], &y, 4);
+		if (hs_fe_slot_index(&a, &b, sp, dpt, pr) != hs_fe_slot_index4(x, y, sp, dpt, pr)) {
+			printf("    hs_fe_slot_index4 disagrees for %08x %08x %04x %04x %u\n", x, y,
+			       sp, dpt, pr);
+			return -1;
+		}
+	}
+	if (dp_fe_slot_get(d, CLIENT4, PUB4, 40000, 80, IPPROTO_TCP, &s))
+		return -1;
+	if (!s.fast4) {
+		printf("    slot of CLIENT4:40000 -> PUB4:80 has no fast-path template\n");
+		return -1;
+	}
+	((uint8_t *)s.tmpl)[14 + 20 + 8 + 1] = 0x80;
+	return dp_fe_slot_put(d, CLIENT4, PUB4, 40000, 80, IPPROTO_TCP, &s);
+}
+static int cached_fast4_marked(struct dp *d)
+{
+	return cache_then(d, mark_template);
+}
+static void tcp4_encap4_marked(struct pkt *p)
+{
+	outer(p, HOSTB4, MAC_HOSTB, vx_sport(CLIENT4, VM4, 40000, 8080, 6), 0x80);
+	to_vm(p);
+	tcp4_inner_vm(p);
+}
 static int forget_flows(struct dp *d)
 {
 	struct hs_flow_key k;
@@ -990,6 +1034,16 @@ static const struct fx table[] = {
 	 XDP_TX,
 	 HS_R_TX_DNAT_ENCAP,
 	 {N, N}},
+	{"cache_fast4_frame_from_slot_template",
+	 DP_UPLINK,
+	 true,
+	 cached_fast4_marked,
+	 tcp4_in,
+	 tcp4_encap4_marked,
+	 XDP_TX,
+	 HS_R_TX_DNAT_ENCAP,
+	 {N, N},
+	 .tc_skip = "the IPv4 fast path is the XDP program's only"},
 	{"cache_nexthop_copy_used_until_deadline",
 	 DP_UPLINK,
 	 true,

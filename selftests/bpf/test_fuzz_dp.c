@@ -420,14 +420,19 @@ static bool fe_key_of(const struct pkt *p, struct hs_fe_key *k)
 	return true;
 }
 
-static bool slot_answers(struct dp *d, const struct hs_fe_key *k)
+/* Does the slot answer for k? *fast4: and it holds the IPv4 fast path's
+ * template (bpf/fecache.h, fe_fast4()). */
+static bool slot_answers(struct dp *d, const struct hs_fe_key *k, bool *fast4)
 {
 	struct hs_fe_slot s;
 	uint64_t gen;
+	bool hit;
 
-	return !dp_fe_slot_of(d, k, &s) && !dp_gen_get(d, &gen) && s.kind && s.gen == gen &&
-	       !memcmp(&s.key.src, &k->src, 32) && s.key.sport == k->sport &&
-	       s.key.dport == k->dport && s.key.proto == k->proto;
+	hit = !dp_fe_slot_of(d, k, &s) && !dp_gen_get(d, &gen) && s.kind && s.gen == gen &&
+	      !memcmp(&s.key.src, &k->src, 32) && s.key.sport == k->sport &&
+	      s.key.dport == k->dport && s.key.proto == k->proto;
+	*fast4 = hit && s.fast4;
+	return hit;
 }
 
 /* Seeds for a VM on another host: encapsulation over IPv4 and IPv6. */
@@ -439,10 +444,11 @@ static void s_remote4(struct pkt *p)
 	if (rn(4) == 0)
 		pk_vlan(p, 0x8100, 7);
 	pk_ip4(p, CLIENT4, PUBR4, rn(8) ? DF : 0, 64);
+	/* 8443 and 5353: port bindings (to 443 and 53), the rest address-only */
 	if (rn(3))
-		pk_tcp(p, 40000 + rn(4), 80, rn(4) ? TCP_ACK : TCP_SYN, 1460);
+		pk_tcp(p, 40000 + rn(4), rn(2) ? 80 : 8443, rn(4) ? TCP_ACK : TCP_SYN, 1460);
 	else
-		pk_udp(p, 40000 + rn(4), 53);
+		pk_udp(p, 40000 + rn(4), rn(2) ? 53 : 5353);
 	pk_payload(p, rn(8) ? rn(200) : 1400 + rn(100), 15);
 }
 static void s_remote6(struct pkt *p)
@@ -474,13 +480,13 @@ static enum hs_result cache_vs_full(struct dp *d, long n)
 	static struct pkt in;
 	static uint8_t out2[PK_MAX], out3[PK_MAX];
 	uint64_t c0[HS_R_MAX], c1[HS_R_MAX], c2[HS_R_MAX], c3[HS_R_MAX];
-	long cached = 0;
+	long cached = 0, fast4 = 0;
 
 	for (long i = 0; i < n; i++) {
 		size_t len2, len3, out_len;
 		int v1, v2, v3;
 		struct hs_fe_key k;
-		bool hit;
+		bool hit, f4 = false;
 
 		if (rn(10) == 0) {
 			random_frame(&in);
@@ -496,7 +502,7 @@ static enum hs_result cache_vs_full(struct dp *d, long n)
 			HS_FAILF("packet %ld: test run failed", i);
 			return HS_FAIL;
 		}
-		hit = fe_key_of(&in, &k) && slot_answers(d, &k);
+		hit = fe_key_of(&in, &k) && slot_answers(d, &k, &f4);
 		if (counters_fast(d, c0) ||
 		    dp_run(d, DP_UPLINK, d->if_up, in.d, in.len, out2, &len2, &v2) ||
 		    counters_fast(d, c1) || dp_gen_bump(d) || counters_fast(d, c2) ||
@@ -506,6 +512,7 @@ static enum hs_result cache_vs_full(struct dp *d, long n)
 			return HS_FAIL;
 		}
 		cached += hit;
+		fast4 += f4;
 		if (v2 != v3 || len2 != len3 || memcmp(out2, out3, len2)) {
 			HS_FAILF("packet %ld (%s path): verdict %s, full path %s", i,
 				 hit ? "cached" : "uncached", dp_verdict_name(v2),
@@ -525,11 +532,17 @@ static enum hs_result cache_vs_full(struct dp *d, long n)
 			}
 		}
 	}
-	printf("# %ld of %ld packets took the cached path\n", cached, n);
+	printf("# %ld of %ld packets took the cached path, %ld of them with a slot of the IPv4 "
+	       "fast path\n",
+	       cached, n, fast4);
 	/* the seeds are mostly front-end packets: a cache that never answers
 	 * would make this test prove nothing */
 	if (cached < n / 10) {
 		HS_FAILF("only %ld of %ld packets took the cached path", cached, n);
+		return HS_FAIL;
+	}
+	if (fast4 < n / 50) {
+		HS_FAILF("only %ld of %ld packets found a slot of the IPv4 fast path", fast4, n);
 		return HS_FAIL;
 	}
 	return HS_PASS;
@@ -705,6 +718,8 @@ static enum hs_result uplink_cache(void)
 	/* remote VMs too, so that every cached path (local, encap over IPv4
 	 * and IPv6) runs */
 	ASSERT_EQ(dp_binding(&dp, PUBR4, 0, 0, VM2_4, 0), 0);
+	ASSERT_EQ(dp_binding(&dp, PUBR4, 8443, IPPROTO_TCP, VM2_4, 443), 0);
+	ASSERT_EQ(dp_binding(&dp, PUBR4, 5353, IPPROTO_UDP, VM2_4, 53), 0);
 	ASSERT_EQ(dp_binding(&dp, PUBR6, 0, 0, VM2_6, 0), 0);
 	ASSERT_EQ(dp_vm_remote_mac(&dp, VM2_6, HS_VM_REMOTE, HOSTB6, US4, MAC_VM2), 0);
 	return cache_vs_full(&dp, count_vm);
