@@ -41,11 +41,17 @@ static bool tcp4_learned(struct dp *d)
 {
 	return fx_flow_is(d, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, US4);
 }
-static void tcp4_encap4(struct pkt *p)
+/* tcp4_in DNATed and encapsulated to host (next hop mac), VXLAN reserved
+ * byte rsvd1 */
+static void tcp4_encap_to(struct pkt *p, const char *host, const char *mac, uint8_t rsvd1)
 {
-	outer(p, HOSTB4, MAC_HOSTB, vx_sport(CLIENT4, VM4, 40000, 8080, 6), 0);
+	outer(p, host, mac, vx_sport(CLIENT4, VM4, 40000, 8080, 6), rsvd1);
 	to_vm(p);
 	tcp4_inner_vm(p);
+}
+static void tcp4_encap4(struct pkt *p)
+{
+	tcp4_encap_to(p, HOSTB4, MAC_HOSTB, 0);
 }
 static int vm4_on_b6(struct dp *d)
 {
@@ -53,9 +59,7 @@ static int vm4_on_b6(struct dp *d)
 }
 static void tcp4_encap6(struct pkt *p)
 {
-	outer(p, HOSTB6, MAC_HOSTB, vx_sport(CLIENT4, VM4, 40000, 8080, 6), 0);
-	to_vm(p);
-	tcp4_inner_vm(p);
+	tcp4_encap_to(p, HOSTB6, MAC_HOSTB, 0);
 }
 static bool no_flows(struct dp *d)
 {
@@ -529,9 +533,7 @@ static int cached_then_new_nexthop(struct dp *d)
 }
 static void tcp4_encap4_new_mac(struct pkt *p)
 {
-	outer(p, HOSTB4, MAC_HOSTB_NEW, vx_sport(CLIENT4, VM4, 40000, 8080, 6), 0);
-	to_vm(p);
-	tcp4_inner_vm(p);
+	tcp4_encap_to(p, HOSTB4, MAC_HOSTB_NEW, 0);
 }
 /* A write turned back to the generation it followed: the stale slot is
  * valid again and the next packet takes it, so the cached path is in use
@@ -618,9 +620,7 @@ static int cached_fast4_marked(struct dp *d)
 }
 static void tcp4_encap4_marked(struct pkt *p)
 {
-	outer(p, HOSTB4, MAC_HOSTB, vx_sport(CLIENT4, VM4, 40000, 8080, 6), 0x80);
-	to_vm(p);
-	tcp4_inner_vm(p);
+	tcp4_encap_to(p, HOSTB4, MAC_HOSTB, 0x80);
 }
 static int forget_flows(struct dp *d)
 {
