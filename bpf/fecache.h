@@ -14,6 +14,7 @@
 
 #include "bpf/deliver.h"
 #include "bpf/flowhash.h"
+#include "bpf/rpcache.h"
 
 /* Private to each uplink object and not pinned: its contents are derived
  * from the pinned maps, and a newly loaded object starts empty. */
@@ -223,8 +224,8 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
 /*
  * The established-flow path of the common case, before any parse into
  * struct pkt: an untagged IPv4 frame without options, not a fragment,
- * carrying TCP (not a SYN: those may need MSS clamping) or UDP (not to the
- * VXLAN port), whose slot holds a remote VM behind an IPv4 underlay
+ * carrying TCP (not a SYN: those may need MSS clamping) or UDP (to the
+ * VXLAN port: a reply, see rp_fast4()), whose slot holds a remote VM behind an IPv4 underlay
  * (fast4) and answers for it as fe_hit() would, and which fits the tunnel.
  * Then it does what fe_deliver() does, from the slot's template and
  * deltas: the same bytes, verdict and counter. Returns -1, having written
@@ -261,8 +262,10 @@ static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_con
 	} else if (ip->protocol == IPPROTO_UDP) {
 		struct udphdr *uh = (struct udphdr *)l4;
 
-		if (bpf_ntohs(uh->len) != ip_len - sizeof(*ip) || uh->dest == cfg->vxlan_port)
+		if (bpf_ntohs(uh->len) != ip_len - sizeof(*ip))
 			return -1;
+		if (uh->dest == cfg->vxlan_port)
+			return rp_fast4(ctx, cfg);
 		ck = &uh->check;
 	} else {
 		return -1;

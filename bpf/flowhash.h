@@ -74,6 +74,18 @@ static inline __u32 hs_fe_slot_index4(__be32 src, __be32 dst, __be16 sport, __be
 	return (h * 0x9e3779b1u) >> (32 - HS_FE_CACHE_BITS);
 }
 
+/* rp_cache slot of a VXLAN reply as received (see hs_abi.h): the outer
+ * source and the inner tuple (IPv4 addresses, network order), folded as
+ * hs_fe_slot_index() folds, then one Fibonacci multiply. */
+static inline __u32 hs_rp_slot_index4(__be32 peer, __be32 src, __be32 dst, __be16 sport,
+				      __be16 dport, __u8 proto)
+{
+	__u32 h = ((__u32)sport << 16 | dport) ^ proto ^ src ^ (dst << 16 | dst >> 16) ^
+		  (peer << 8 | peer >> 24);
+
+	return (h * 0x9e3779b1u) >> (32 - HS_FE_CACHE_BITS);
+}
+
 /* Outer UDP source port in host order. */
 static inline __u16 hs_vxlan_sport(__u32 hash)
 {

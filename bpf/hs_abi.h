@@ -204,6 +204,37 @@ struct hs_fe_slot {
 	__u32 pad3;
 };
 
+/*
+ * rp_cache: per-CPU direct-mapped cache of the front-end's reply path (VXLAN
+ * from a peer, decapsulated, SNATed to the public address, sent toward the
+ * client), private to each XDP uplink object; IPv4 outside and inside, TCP
+ * and UDP. Key: the outer source and the inner tuple as received; slot
+ * index hs_rp_slot_index4(). Filled by the full path, used by the XDP fast
+ * path; the generation and next-hop deadline rules are fe_cache's.
+ */
+#define HS_RP_CACHE_SLOTS HS_FE_CACHE_SLOTS
+
+struct hs_rp_slot {
+	__be32 peer; /* outer source: the VM's host */
+	__be32 vm; /* inner source */
+	__be32 client; /* inner destination */
+	__be16 vm_port; /* inner source port */
+	__be16 client_port;
+	__u8 proto;
+	__u8 valid;
+	__be16 pub_port; /* rbinding.pub_port: 0 = keep the port */
+	__be32 pub; /* rbinding.pub: the SNAT source */
+	__u32 checked; /* jiffies (low 32 bits) when expires was last checked */
+	__u32 ifindex; /* FIB egress toward the client */
+	__u64 gen; /* generation[0] read before the lookups that filled it */
+	__u64 expires; /* the next hop's coarse-clock deadline */
+	__u32 d_ip; /* inner IPv4 header checksum delta of the SNAT */
+	__u32 d_l4; /* inner TCP/UDP checksum delta (address and port) */
+	__u8 dmac[6]; /* Ethernet destination (FIB) */
+	__u8 smac[6]; /* Ethernet source (FIB) */
+	__u32 pad;
+};
+
 /* peers: underlay addresses VXLAN is accepted from. */
 struct hs_peer {
 	__u32 host_id;
@@ -280,5 +311,6 @@ _Static_assert(sizeof(struct hs_nexthop_entry) == 32, "hs_nexthop_entry");
 _Static_assert(sizeof(struct hs_generation) == 8, "hs_generation");
 _Static_assert(sizeof(struct hs_fe_key) == 40, "hs_fe_key");
 _Static_assert(sizeof(struct hs_fe_slot) == 216, "hs_fe_slot");
+_Static_assert(sizeof(struct hs_rp_slot) == 72, "hs_rp_slot");
 
 #endif

@@ -104,6 +104,12 @@ static __noinline int handle_vxlan(hs_ctx *ctx, struct pkt *p, const struct hs_n
 	__u8 *vx;
 	bool fwd;
 	int rc;
+#ifndef HS_CTX_SKB
+	/* read before the first lookup, as fe_slot() does */
+	__u32 k0 = 0;
+	struct hs_generation *g = bpf_map_lookup_elem(&generation, &k0);
+	__u64 gen = g ? *(volatile __u64 *)&g->gen : 0;
+#endif
 
 	if (!bpf_map_lookup_elem(&peers, &outer_src))
 		return verdict(HS_DROP, HS_R_DROP_UNKNOWN_PEER);
@@ -178,6 +184,10 @@ static __noinline int handle_vxlan(hs_ctx *ctx, struct pkt *p, const struct hs_n
 		return verdict(HS_DROP, HS_R_DROP_DECAP_NO_TARGET);
 	if (fib_out(ctx, &rb->pub, &q->dst, &nh))
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
+#ifndef HS_CTX_SKB
+	if (g)
+		rp_fill4(&outer_src, q, rb, &nh, gen);
+#endif
 	if (strip_outer(ctx, q, base) || xlate(ctx, q, false, &rb->pub, rb->pub_port) ||
 	    mss_clamp(ctx, q, cfg) || set_eth(ctx, nh.dmac, nh.smac))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);

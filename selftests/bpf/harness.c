@@ -398,24 +398,33 @@ int dp_nexthop_put(struct dp *d, const char *dst, int ifindex, const char *dmac,
 	return written(d, bpf_map_update_elem(fd_of(d->up->maps.nexthops), &k, v, 0) ? -errno : 0);
 }
 
-static int fe_slot_io(struct dp *d, const struct hs_fe_key *key, struct hs_fe_slot *slot,
-		      bool write)
+/* This CPU's element k of a per-CPU array of size-byte values (at most
+ * 256), read into or written from val. */
+static int percpu_io(int fd, uint32_t k, void *val, size_t size, bool write)
 {
-	static struct hs_fe_slot v[256];
-	uint32_t k = hs_fe_slot_index(&key->src, &key->dst, key->sport, key->dport, key->proto);
-	int fd = d->tc_hook ? fd_of(d->up_tc->maps.fe_cache) : fd_of(d->up->maps.fe_cache);
+	static uint8_t v[256 * 256];
+	size_t step = (size + 7) & ~(size_t)7; /* the kernel's per-CPU stride */
 	int ncpu = libbpf_num_possible_cpus(), cpu = sched_getcpu();
 
-	if (ncpu <= 0 || ncpu > 256 || cpu < 0 || cpu >= ncpu)
+	if (ncpu <= 0 || ncpu > 256 || cpu < 0 || cpu >= ncpu || step > 256)
 		return -E2BIG;
 	if (bpf_map_lookup_elem(fd, &k, v))
 		return -errno;
 	if (!write) {
-		*slot = v[cpu];
+		memcpy(val, v + (size_t)cpu * step, size);
 		return 0;
 	}
-	v[cpu] = *slot;
+	memcpy(v + (size_t)cpu * step, val, size);
 	return bpf_map_update_elem(fd, &k, v, 0) ? -errno : 0;
+}
+
+static int fe_slot_io(struct dp *d, const struct hs_fe_key *key, struct hs_fe_slot *slot,
+		      bool write)
+{
+	uint32_t k = hs_fe_slot_index(&key->src, &key->dst, key->sport, key->dport, key->proto);
+	int fd = d->tc_hook ? fd_of(d->up_tc->maps.fe_cache) : fd_of(d->up->maps.fe_cache);
+
+	return percpu_io(fd, k, slot, sizeof(*slot), write);
 }
 
 static struct hs_fe_key fe_key(const char *src, const char *dst, uint16_t sport, uint16_t dport,
@@ -450,12 +459,48 @@ int dp_fe_slot_put(struct dp *d, const char *src, const char *dst, uint16_t spor
 	return fe_slot_io(d, &k, &v, true);
 }
 
+static int rp_slot_io(struct dp *d, __be32 peer, __be32 vm, __be32 client, __be16 vm_port,
+		      __be16 client_port, uint8_t proto, struct hs_rp_slot *slot, bool write)
+{
+	if (d->tc_hook)
+		return -EOPNOTSUPP; /* the TC uplink has no reply cache */
+	return percpu_io(fd_of(d->up->maps.rp_cache),
+			 hs_rp_slot_index4(peer, vm, client, vm_port, client_port, proto), slot,
+			 sizeof(*slot), write);
+}
+
+int dp_rp_slot_of(struct dp *d, __be32 peer, __be32 vm, __be32 client, __be16 vm_port,
+		  __be16 client_port, uint8_t proto, struct hs_rp_slot *slot)
+{
+	return rp_slot_io(d, peer, vm, client, vm_port, client_port, proto, slot, false);
+}
+
+int dp_rp_slot_io(struct dp *d, const char *peer, const char *vm, const char *client,
+		  uint16_t vm_port, uint16_t client_port, uint8_t proto, struct hs_rp_slot *slot,
+		  bool write)
+{
+	struct hs_ip p = dp_ip(peer), v = dp_ip(vm), c = dp_ip(client);
+	__be32 p4, v4, c4;
+
+	memcpy(&p4, &p.b[12], 4);
+	memcpy(&v4, &v.b[12], 4);
+	memcpy(&c4, &c.b[12], 4);
+	return rp_slot_io(d, p4, v4, c4, htons(vm_port), htons(client_port), proto, slot, write);
+}
+
 int dp_peer(struct dp *d, const char *addr)
 {
 	struct hs_ip k = dp_ip(addr);
 	struct hs_peer v = {.host_id = 2};
 
 	return written(d, bpf_map_update_elem(fd_of(d->up->maps.peers), &k, &v, 0) ? -errno : 0);
+}
+
+int dp_peer_del(struct dp *d, const char *addr)
+{
+	struct hs_ip k = dp_ip(addr);
+
+	return written(d, bpf_map_delete_elem(fd_of(d->up->maps.peers), &k) ? -errno : 0);
 }
 
 static struct hs_flow_key flow_key(const char *client, uint16_t cport, const char *vm,

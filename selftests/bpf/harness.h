@@ -106,6 +106,7 @@ int dp_vm_remote(struct dp *d, const char *addr, enum hs_vm_kind kind, const cha
 int dp_vm_remote_mac(struct dp *d, const char *addr, enum hs_vm_kind kind, const char *host,
 		     const char *entry, const char *mac);
 int dp_peer(struct dp *d, const char *addr);
+int dp_peer_del(struct dp *d, const char *addr);
 int dp_binding_del(struct dp *d, const char *pub, uint16_t port, uint8_t proto);
 int dp_vm_del(struct dp *d, const char *addr);
 /* A nexthops entry on every CPU (expires: coarse-clock ns). */
@@ -123,6 +124,14 @@ int dp_fe_slot_get(struct dp *d, const char *src, const char *dst, uint16_t spor
 		   uint8_t proto, struct hs_fe_slot *slot);
 int dp_fe_slot_put(struct dp *d, const char *src, const char *dst, uint16_t sport, uint16_t dport,
 		   uint8_t proto, const struct hs_fe_slot *slot);
+/* This CPU's rp_cache slot (XDP uplink only) for an IPv4 reply as received:
+ * outer source peer, inner tuple (host-order ports); read, or written. */
+int dp_rp_slot_io(struct dp *d, const char *peer, const char *vm, const char *client,
+		  uint16_t vm_port, uint16_t client_port, uint8_t proto, struct hs_rp_slot *slot,
+		  bool write);
+/* The same, read, with the addresses and ports as in the packet. */
+int dp_rp_slot_of(struct dp *d, __be32 peer, __be32 vm, __be32 client, __be16 vm_port,
+		  __be16 client_port, uint8_t proto, struct hs_rp_slot *slot);
 int dp_flow_put(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
 		uint8_t proto, const char *entry);
 /* 0 and *entry when found, -ENOENT when not. */

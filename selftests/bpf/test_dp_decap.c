@@ -131,6 +131,61 @@ static void reply4_out(struct pkt *p)
 	pk_tcp(p, 80, 40000, TCP_ACK, 0);
 	pk_payload(p, PAYLOAD, 2);
 }
+/*
+ * ---- the reply cache (rp_cache, XDP only: bpf/rpcache.h) ----
+ * Each prep sends reply4_in once (which fills the slot), then changes
+ * something; fx_run() also re-runs every uplink fixture with a warm cache.
+ */
+#define MAC_MARK "02:00:00:00:0a:0b"
+static int reply_first(struct dp *d)
+{
+	return dp_send(d, DP_UPLINK, reply4_in, NULL);
+}
+/* The frame is sent from the slot: a next-hop MAC put there comes out. */
+static int reply_mark_slot(struct dp *d)
+{
+	struct hs_rp_slot s;
+
+	if (reply_first(d) ||
+	    dp_rp_slot_io(d, HOSTB4, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
+		return -1;
+	if (!s.valid) {
+		printf("    no reply-cache slot for HOSTB4 / VM4:8080 -> CLIENT4:40000\n");
+		return -1;
+	}
+	dp_mac(MAC_MARK, s.dmac);
+	return dp_rp_slot_io(d, HOSTB4, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, true);
+}
+static void reply4_out_marked(struct pkt *p)
+{
+	pk_eth(p, MAC_MARK, MAC_UPLINK);
+	pk_ip4(p, PUB4, CLIENT4, DF, 64);
+	pk_tcp(p, 80, 40000, TCP_ACK, 0);
+	pk_payload(p, PAYLOAD, 2);
+}
+static int reply_then_peer_gone(struct dp *d)
+{
+	return reply_first(d) || dp_peer_del(d, HOSTB4);
+}
+/* The same write, its generation bump undone: the stale slot answers. */
+static int reply_then_peer_gone_unbumped(struct dp *d)
+{
+	uint64_t gen;
+
+	return reply_first(d) || dp_gen_get(d, &gen) || dp_peer_del(d, HOSTB4) ||
+	       dp_gen_set(d, gen);
+}
+static int reply_then_repointed(struct dp *d)
+{
+	return reply_first(d) || dp_binding(d, PUBP4, 80, IPPROTO_TCP, VM4, 8080);
+}
+static void reply4_out_repointed(struct pkt *p)
+{
+	to_client(p);
+	pk_ip4(p, PUBP4, CLIENT4, DF, 64);
+	pk_tcp(p, 80, 40000, TCP_ACK, 0);
+	pk_payload(p, PAYLOAD, 2);
+}
 static void echo_reply4_in(struct pkt *p)
 {
 	outer_in(p, HOSTB4, MAC_HOSTB, VNI, 0);
@@ -321,6 +376,44 @@ static const struct fx table[] = {
 	 NULL,
 	 reply4_in,
 	 reply4_out,
+	 XDP_TX,
+	 HS_R_TX_DECAP_SNAT,
+	 {N, N}},
+	{"reply_cache_frame_from_slot",
+	 DP_UPLINK,
+	 true,
+	 reply_mark_slot,
+	 reply4_in,
+	 reply4_out_marked,
+	 XDP_TX,
+	 HS_R_TX_DECAP_SNAT,
+	 {N, N},
+	 .tc_skip = "the reply cache is the XDP program's only"},
+	{"reply_cache_peer_deleted_next_reply_dropped",
+	 DP_UPLINK,
+	 true,
+	 reply_then_peer_gone,
+	 reply4_in,
+	 NULL,
+	 XDP_DROP,
+	 HS_R_DROP_UNKNOWN_PEER,
+	 {N, N}},
+	{"reply_cache_generation_is_what_invalidates",
+	 DP_UPLINK,
+	 true,
+	 reply_then_peer_gone_unbumped,
+	 reply4_in,
+	 reply4_out,
+	 XDP_TX,
+	 HS_R_TX_DECAP_SNAT,
+	 {N, N},
+	 .tc_skip = "the reply cache is the XDP program's only"},
+	{"reply_cache_rbinding_repointed_next_reply_follows",
+	 DP_UPLINK,
+	 true,
+	 reply_then_repointed,
+	 reply4_in,
+	 reply4_out_repointed,
 	 XDP_TX,
 	 HS_R_TX_DECAP_SNAT,
 	 {N, N}},
