@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -15,6 +16,7 @@ static const char *log_ident = "heliostat";
 static enum hs_log_sink log_sink = HS_LOG_STDERR;
 static enum hs_log_level log_level = HS_LOG_INFO;
 static hs_log_hook_fn log_hook;
+static bool log_stamps;
 
 static const char *const level_names[] = {
 	[HS_LOG_ERR] = "err",
@@ -39,6 +41,16 @@ void hs_log_init(const char *ident, enum hs_log_sink sink, enum hs_log_level lev
 	log_level = level;
 	if (sink == HS_LOG_SYSLOG)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void hs_log_daemon_stamps(void)
+{
+	log_stamps = !getenv("JOURNAL_STREAM");
+}
+
+void hs_log_set_stamps(bool on)
+{
+	log_stamps = on;
 }
 
 void hs_log_set_level(enum hs_log_level level)
@@ -95,6 +107,18 @@ void hs_vlog(enum hs_log_level level, const char *fmt, va_list ap)
 	}
 	if (log_sink == HS_LOG_SYSLOG) {
 		syslog(level_prio[level], "%s", line);
+		return;
+	}
+	if (log_stamps) {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", when, ts.tv_nsec / 1000000, log_ident,
+			level_names[level], line);
 		return;
 	}
 	fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level], line);

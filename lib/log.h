@@ -24,6 +24,11 @@ enum hs_log_sink {
 
 /* ident names the program in every line; sink picks stderr or syslog. */
 void hs_log_init(const char *ident, enum hs_log_sink sink, enum hs_log_level level);
+/* Daemons: stderr lines start with the UTC time to the millisecond
+ * (2026-01-31T12:00:00.123Z), unless stderr is the systemd journal
+ * (JOURNAL_STREAM set), which stamps them itself. */
+void hs_log_daemon_stamps(void);
+void hs_log_set_stamps(bool on);
 void hs_log_set_level(enum hs_log_level level);
 enum hs_log_level hs_log_get_level(void);
 /* Parses "err", "warn", "info", "debug"; returns 0 or -EINVAL. */

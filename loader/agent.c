@@ -961,6 +961,7 @@ int hs_agent_main(const char *pin, int argc, char **argv)
 		free(a.conf);
 		return 0;
 	}
+	hs_log_daemon_stamps();
 	rc = hs_maps_open(pin, true, &a.m);
 	if (rc) {
 		hs_err("agent: cannot open the maps under %s: %s", pin, hs_strerr(rc));

@@ -594,6 +594,7 @@ int main(int argc, char **argv)
 		return ctl_request(d->c.control, req);
 	}
 	hs_log_set_level(d->c.level);
+	hs_log_daemon_stamps();
 	pthread_mutex_init(&d->lock, NULL);
 	d->ho_fd[0] = d->ho_fd[1] = -1;
 	d->lifecycle_cb = -1;
