@@ -410,6 +410,81 @@ static __noinline int encap(hs_ctx *ctx, struct pkt *p, const struct hs_node_con
 	return encap_body(ctx, p, cfg, host, nh);
 }
 
+#ifndef HS_CTX_SKB
+/* The outer headers over IPv4 as the XDP fast paths write them: Ethernet,
+ * IPv4 (no options), UDP, VXLAN. */
+#define ENC4_IP ETH_HLEN
+#define ENC4_UDP (ENC4_IP + 20)
+#define ENC4_VXLAN (ENC4_UDP + 8)
+#define ENC4_LEN (ENC4_VXLAN + VXLAN_HLEN)
+
+/*
+ * Writes into t (ENC4_LEN bytes, zeroed by the caller) the outer headers
+ * encap_body() puts in front of a frame sent toward the IPv4 host through
+ * nh, unflagged, with outer UDP source port hash: with the IPv4 and UDP
+ * lengths and the IPv4 checksum left zero. Returns the 16-bit sum of that
+ * IPv4 header, for encap_emit4().
+ */
+static __always_inline __u32 encap_tmpl4(__u8 *t, const struct hs_node_config *cfg,
+					 const struct hs_ip *host, const struct hs_nexthop *nh,
+					 __u32 hash)
+{
+	__be16 w;
+
+	__builtin_memcpy(t, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(t + ETH_ALEN, nh->smac, ETH_ALEN);
+	w = bpf_htons(ETH_P_IP);
+	__builtin_memcpy(t + 12, &w, 2);
+	t[ENC4_IP] = 0x45;
+	w = bpf_htons(IP_DF);
+	__builtin_memcpy(t + ENC4_IP + 6, &w, 2);
+	t[ENC4_IP + 8] = 64;
+	t[ENC4_IP + 9] = IPPROTO_UDP;
+	__builtin_memcpy(t + ENC4_IP + 12, &cfg->underlay4.b[12], 4);
+	__builtin_memcpy(t + ENC4_IP + 16, &host->b[12], 4);
+	w = bpf_htons(hs_vxlan_sport(hash));
+	__builtin_memcpy(t + ENC4_UDP, &w, 2);
+	__builtin_memcpy(t + ENC4_UDP + 2, &cfg->vxlan_port, 2);
+	t[ENC4_VXLAN] = VXLAN_FLAG_I;
+	t[ENC4_VXLAN + 4] = cfg->vni >> 16;
+	t[ENC4_VXLAN + 5] = cfg->vni >> 8;
+	t[ENC4_VXLAN + 6] = cfg->vni;
+	return csum_sum_bytes(t + ENC4_IP, 20);
+}
+
+/*
+ * The XDP fast paths' encap_body(): pushes ENC4_LEN bytes in front of the
+ * frame (flen bytes long), copies len bytes of tmpl there (the outer
+ * headers from encap_tmpl4(), and what the caller put after them: len a
+ * constant, ENC4_LEN or more, even), then writes the lengths and the outer
+ * IPv4 checksum (osum: encap_tmpl4()'s sum). 0, or -1 when the push failed.
+ */
+static __always_inline int encap_emit4(struct xdp_md *ctx, const __u64 *tmpl, __u32 osum,
+				       __u32 flen, const int len)
+{
+	__u16 tot = flen + ENC4_LEN - ETH_HLEN;
+	__u8 *o;
+	int i;
+
+	if (bpf_xdp_adjust_head(ctx, -ENC4_LEN))
+		return -1;
+	o = (void *)(long)ctx->data;
+	if ((void *)(o + len) > (void *)(long)ctx->data_end)
+		return -1;
+#pragma unroll
+	for (i = 0; i < len / 8; i++)
+		((__u64 *)o)[i] = tmpl[i];
+	if (len & 4)
+		*(__u32 *)(o + (len & ~7)) = *(const __u32 *)&tmpl[len / 8];
+	if (len & 2)
+		*(__u16 *)(o + (len & ~3)) = *((const __u16 *)&tmpl[len / 8] + ((len & 4) ? 2 : 0));
+	*(__be16 *)(o + ENC4_IP + 2) = bpf_htons(tot);
+	*(__u16 *)(o + ENC4_IP + 10) = ~csum_fold(osum + bpf_htons(tot));
+	*(__be16 *)(o + ENC4_UDP + 4) = bpf_htons(tot - 20);
+	return 0;
+}
+#endif
+
 #ifdef HS_CTX_SKB
 /*
  * A TC program cannot see or clear an skb's CHECKSUM_PARTIAL (checksum

@@ -102,13 +102,9 @@ static __always_inline void fe_commit_local(struct hs_fe_slot *s, __u64 gen)
 }
 
 #ifndef HS_CTX_SKB
-/* Offsets in the frame fe_fast4() sends: outer Ethernet, IPv4 (20 bytes),
- * UDP, VXLAN, then the inner Ethernet header. */
-#define FE4_IP ETH_HLEN
-#define FE4_UDP (FE4_IP + 20)
-#define FE4_VXLAN (FE4_UDP + 8)
-#define FE4_OUTER (FE4_VXLAN + VXLAN_HLEN)
-#define FE4_TMPL (FE4_OUTER + 2 * ETH_ALEN)
+/* What fe_fast4() copies: the outer headers and the inner Ethernet
+ * addresses. */
+#define FE4_TMPL (ENC4_LEN + 2 * ETH_ALEN)
 
 /*
  * What fe_fast4() needs on top of the slot, when the flow can take it (TCP
@@ -123,34 +119,15 @@ static __always_inline void fe_fill_fast4(struct hs_fe_slot *s, const struct pkt
 					  const struct hs_nexthop *nh)
 {
 	__u8 *t = (__u8 *)s->tmpl;
-	__be16 w;
 	__u32 d;
 
 	if (!p->v4 || !ip_is_v4(&s->host) || p->frag || !p->has_l4 ||
 	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
 		return;
 	__builtin_memset(s->tmpl, 0, sizeof(s->tmpl));
-	__builtin_memcpy(t, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(t + ETH_ALEN, nh->smac, ETH_ALEN);
-	w = bpf_htons(ETH_P_IP);
-	__builtin_memcpy(t + 12, &w, 2);
-	t[FE4_IP] = 0x45;
-	w = bpf_htons(IP_DF);
-	__builtin_memcpy(t + FE4_IP + 6, &w, 2);
-	t[FE4_IP + 8] = 64;
-	t[FE4_IP + 9] = IPPROTO_UDP;
-	__builtin_memcpy(t + FE4_IP + 12, &cfg->underlay4.b[12], 4);
-	__builtin_memcpy(t + FE4_IP + 16, &s->host.b[12], 4);
-	w = bpf_htons(hs_vxlan_sport(s->hash));
-	__builtin_memcpy(t + FE4_UDP, &w, 2);
-	__builtin_memcpy(t + FE4_UDP + 2, &cfg->vxlan_port, 2);
-	t[FE4_VXLAN] = VXLAN_FLAG_I;
-	t[FE4_VXLAN + 4] = cfg->vni >> 16;
-	t[FE4_VXLAN + 5] = cfg->vni >> 8;
-	t[FE4_VXLAN + 6] = cfg->vni;
-	__builtin_memcpy(t + FE4_OUTER, s->mac, ETH_ALEN);
-	__builtin_memcpy(t + FE4_OUTER + ETH_ALEN, s->gw_mac, ETH_ALEN);
-	s->osum = csum_sum_bytes(t + FE4_IP, 20);
+	s->osum = encap_tmpl4(t, cfg, &s->host, nh, s->hash);
+	__builtin_memcpy(t + ENC4_LEN, s->mac, ETH_ALEN);
+	__builtin_memcpy(t + ENC4_LEN + ETH_ALEN, s->gw_mac, ETH_ALEN);
 	d = csum_delta_bytes(&s->key.dst.b[12], &s->vm.b[12], 4);
 	s->d_ip = d;
 	if (s->vm_port)
@@ -242,10 +219,9 @@ static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_con
 	struct hs_generation *g;
 	struct hs_fe_slot *s;
 	__u32 k = 0, flen, ip_len, j;
-	__u16 *ck, c, tot;
+	__u16 *ck, c;
 	__be16 *ports;
 	__u64 gen;
-	__u8 *o;
 
 	if ((void *)(l4 + sizeof(struct udphdr)) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
 	    *(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
@@ -270,7 +246,7 @@ static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_con
 	} else {
 		return -1;
 	}
-	if (cfg->underlay_mtu && outer_len(true) + ip_len > cfg->underlay_mtu)
+	if (cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu)
 		return -1;
 
 	g = bpf_map_lookup_elem(&generation, &k);
@@ -304,20 +280,8 @@ static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_con
 	}
 
 	/* encap_body() and set_eth() */
-	if (bpf_xdp_adjust_head(ctx, -FE4_OUTER))
+	if (encap_emit4(ctx, s->tmpl, s->osum, flen, FE4_TMPL))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
-	o = (void *)(long)ctx->data;
-	if ((void *)(o + FE4_TMPL) > (void *)(long)ctx->data_end)
-		return verdict(HS_DROP, HS_R_DROP_ERROR);
-#pragma unroll
-	for (int i = 0; i < FE4_TMPL / 8; i++)
-		((__u64 *)o)[i] = s->tmpl[i];
-	*(__u32 *)(o + 56) = *(__u32 *)&s->tmpl[7];
-	*(__u16 *)(o + 60) = *((__u16 *)&s->tmpl[7] + 2);
-	tot = flen + FE4_OUTER - ETH_HLEN;
-	*(__be16 *)(o + FE4_IP + 2) = bpf_htons(tot);
-	*(__u16 *)(o + FE4_IP + 10) = ~csum_fold(s->osum + bpf_htons(tot));
-	*(__be16 *)(o + FE4_UDP + 4) = bpf_htons(tot - 20);
 	count(HS_R_TX_DNAT_ENCAP);
 	if (s->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
