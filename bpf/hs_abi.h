@@ -235,6 +235,34 @@ struct hs_rp_slot {
 	__u32 pad;
 };
 
+/*
+ * vr_cache: per-CPU direct-mapped cache of the VM-side reply path toward a
+ * remote front-end (a VM's packet to a client, encapsulated to the flow's
+ * entry), private to each XDP VM-side object; IPv4 inside and outside, TCP
+ * and UDP. Key: the VM's port and the tuple as sent; slot index
+ * hs_fe_slot_index4(). The flows entry it was filled from is not trusted:
+ * each packet still looks its flow up and must find the same answer.
+ */
+struct hs_vr_slot {
+	__be32 vm; /* source */
+	__be32 client; /* destination */
+	__be16 vm_port;
+	__be16 client_port;
+	__u8 proto;
+	__u8 valid;
+	__u8 has_flow; /* the flows entry existed (and said host) */
+	__u8 pad;
+	__u32 in_ifindex; /* the VM's port: where the packet must come from */
+	__u32 ifindex; /* FIB egress toward host */
+	__u32 checked; /* jiffies (low 32 bits) when expires was last checked */
+	__be32 host; /* the flow's entry: outer destination */
+	__u64 gen; /* generation[0] read before the lookups that filled it */
+	__u64 expires; /* the next hop's coarse-clock deadline */
+	__u64 tmpl[7]; /* encap_tmpl4(): outer headers, lengths and checksum 0 */
+	__u32 osum; /* 16-bit sum of the template's IPv4 header */
+	__u32 pad2;
+};
+
 /* peers: underlay addresses VXLAN is accepted from. */
 struct hs_peer {
 	__u32 host_id;
@@ -312,5 +340,6 @@ _Static_assert(sizeof(struct hs_generation) == 8, "hs_generation");
 _Static_assert(sizeof(struct hs_fe_key) == 40, "hs_fe_key");
 _Static_assert(sizeof(struct hs_fe_slot) == 216, "hs_fe_slot");
 _Static_assert(sizeof(struct hs_rp_slot) == 72, "hs_rp_slot");
+_Static_assert(sizeof(struct hs_vr_slot) == 112, "hs_vr_slot");
 
 #endif

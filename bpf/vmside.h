@@ -12,6 +12,7 @@
 
 #include "bpf/common.h"
 #include "bpf/deliver.h"
+#include "bpf/vrcache.h"
 
 /* Traffic the host answers for the VM (ND, DHCP, broadcast): not ours. */
 static __always_inline bool host_business(const struct pkt *p)
@@ -26,15 +27,18 @@ static __always_inline bool host_business(const struct pkt *p)
 	       p->dst.b[0] == 0xff;
 }
 
+/* gen: the generation read before the first lookup, HS_GEN_NONE when there
+ * is none (XDP: fills vr_cache) */
 static __noinline int reply(hs_ctx *ctx, struct pkt *p, const struct hs_node_config *cfg,
-			    const struct hs_vm *vm)
+			    const struct hs_vm *vm, __u64 gen)
 {
 	struct hs_rbinding_key rk = {};
 	struct hs_flow_key fk = {};
 	const struct hs_ip *entry = &vm->entry;
+	struct hs_flow *f = NULL;
+	const struct hs_ip *src;
 	struct hs_rbinding *rb;
 	struct hs_nexthop nh;
-	struct hs_flow *f;
 	int act;
 
 	/* which flow is this? (an ICMP error quotes the client's packet) */
@@ -64,7 +68,16 @@ static __noinline int reply(hs_ctx *ctx, struct pkt *p, const struct hs_node_con
 			return act;
 		if (mss_clamp(ctx, p, cfg))
 			return verdict(HS_DROP, HS_R_DROP_ERROR);
-		return to_host(ctx, p, cfg, entry, false, HS_R_TX_REPLY_ENCAP);
+		/* to_host(), with the slot filled once the next hop is known */
+		src = our_addr(cfg, entry);
+		if (ip_is_zero(src) || fib_out(ctx, src, entry, &nh))
+			return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
+		nh.fwd = 0;
+#ifndef HS_CTX_SKB
+		if (gen != HS_GEN_NONE)
+			vr_fill4(ctx, p, cfg, entry, f != NULL, &nh, gen);
+#endif
+		return encap_send(ctx, p, cfg, entry, &nh, HS_R_TX_REPLY_ENCAP);
 	}
 
 	/* we are the front-end: SNAT back to the public address */
@@ -112,12 +125,26 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 {
 	struct hs_node_config *cfg = node_cfg();
 	struct hs_vm *vm, *peer;
+	__u64 gen = HS_GEN_NONE;
 	struct pkt *p;
 	__u16 proto;
 	int rc, act;
+#ifndef HS_CTX_SKB
+	struct hs_generation *g;
+	__u32 k0 = 0;
+#endif
 
 	if (!cfg || !(cfg->flags & HS_CFG_F_ENABLED))
 		return verdict(HS_PASS, HS_R_PASS_DISABLED);
+#ifndef HS_CTX_SKB
+	rc = vr_fast4(ctx, cfg);
+	if (rc >= 0)
+		return rc;
+	/* read before the first lookup, as fe_slot() does */
+	g = bpf_map_lookup_elem(&generation, &k0);
+	if (g)
+		gen = *(volatile __u64 *)&g->gen;
+#endif
 #ifdef HS_CTX_SKB
 	/* a tagged frame (the stack took the tag off before TC): as in XDP,
 	 * where the tag makes it "not IP" */
@@ -153,7 +180,7 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 
 	peer = bpf_map_lookup_elem(&vms, &p->dst);
 	if (!peer)
-		return reply(ctx, p, cfg, vm);
+		return reply(ctx, p, cfg, vm, gen);
 
 	/* east-west */
 	if (peer->kind == HS_VM_LOCAL) {

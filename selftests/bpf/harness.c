@@ -475,6 +475,33 @@ int dp_rp_slot_of(struct dp *d, __be32 peer, __be32 vm, __be32 client, __be16 vm
 	return rp_slot_io(d, peer, vm, client, vm_port, client_port, proto, slot, false);
 }
 
+static int vr_slot_io(struct dp *d, __be32 vm, __be32 client, __be16 vm_port, __be16 client_port,
+		      uint8_t proto, struct hs_vr_slot *slot, bool write)
+{
+	if (d->tc_hook)
+		return -EOPNOTSUPP; /* the TC VM side has no cache */
+	return percpu_io(fd_of(d->vm->maps.vr_cache),
+			 hs_fe_slot_index4(vm, client, vm_port, client_port, proto), slot,
+			 sizeof(*slot), write);
+}
+
+int dp_vr_slot_of(struct dp *d, __be32 vm, __be32 client, __be16 vm_port, __be16 client_port,
+		  uint8_t proto, struct hs_vr_slot *slot)
+{
+	return vr_slot_io(d, vm, client, vm_port, client_port, proto, slot, false);
+}
+
+int dp_vr_slot_io(struct dp *d, const char *vm, const char *client, uint16_t vm_port,
+		  uint16_t client_port, uint8_t proto, struct hs_vr_slot *slot, bool write)
+{
+	struct hs_ip v = dp_ip(vm), c = dp_ip(client);
+	__be32 v4, c4;
+
+	memcpy(&v4, &v.b[12], 4);
+	memcpy(&c4, &c.b[12], 4);
+	return vr_slot_io(d, v4, c4, htons(vm_port), htons(client_port), proto, slot, write);
+}
+
 int dp_rp_slot_io(struct dp *d, const char *peer, const char *vm, const char *client,
 		  uint16_t vm_port, uint16_t client_port, uint8_t proto, struct hs_rp_slot *slot,
 		  bool write)
@@ -521,6 +548,14 @@ int dp_flow_put(struct dp *d, const char *client, uint16_t cport, const char *vm
 	struct hs_flow v = {.entry = dp_ip(entry), .vm_id = 7};
 
 	return bpf_map_update_elem(fd_of(d->up->maps.flows), &k, &v, 0) ? -errno : 0;
+}
+
+int dp_flow_del(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
+		uint8_t proto)
+{
+	struct hs_flow_key k = flow_key(client, cport, vm, vport, proto);
+
+	return bpf_map_delete_elem(fd_of(d->up->maps.flows), &k) ? -errno : 0;
 }
 
 int dp_flow_get(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,

@@ -129,11 +129,20 @@ int dp_fe_slot_put(struct dp *d, const char *src, const char *dst, uint16_t spor
 int dp_rp_slot_io(struct dp *d, const char *peer, const char *vm, const char *client,
 		  uint16_t vm_port, uint16_t client_port, uint8_t proto, struct hs_rp_slot *slot,
 		  bool write);
+/* This CPU's vr_cache slot (XDP VM side only) for an IPv4 packet a VM sends
+ * (host-order ports); read, or written. */
+int dp_vr_slot_io(struct dp *d, const char *vm, const char *client, uint16_t vm_port,
+		  uint16_t client_port, uint8_t proto, struct hs_vr_slot *slot, bool write);
+int dp_vr_slot_of(struct dp *d, __be32 vm, __be32 client, __be16 vm_port, __be16 client_port,
+		  uint8_t proto, struct hs_vr_slot *slot);
 /* The same, read, with the addresses and ports as in the packet. */
 int dp_rp_slot_of(struct dp *d, __be32 peer, __be32 vm, __be32 client, __be16 vm_port,
 		  __be16 client_port, uint8_t proto, struct hs_rp_slot *slot);
+/* Like the data plane's own flow writes, these do not bump the generation. */
 int dp_flow_put(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
 		uint8_t proto, const char *entry);
+int dp_flow_del(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
+		uint8_t proto);
 /* 0 and *entry when found, -ENOENT when not. */
 int dp_flow_get(struct dp *d, const char *client, uint16_t cport, const char *vm, uint16_t vport,
 		uint8_t proto, struct hs_ip *entry);

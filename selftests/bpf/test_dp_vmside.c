@@ -66,6 +66,67 @@ static int no_primary(struct dp *d)
 {
 	return dp_vm_local(d, VM4, d->if_vm, MAC_VM, MAC_GW, NULL);
 }
+/*
+ * ---- the VM-side reply cache (vr_cache, XDP only: bpf/vrcache.h) ----
+ * Each prep sends reply4_in once (which fills the slot), then changes
+ * something. Flow entries are written as the data plane learns them, with
+ * no generation bump: the cache must see them anyway.
+ */
+static int reply_first(struct dp *d)
+{
+	return dp_send(d, DP_VMSIDE, reply4_in, NULL);
+}
+/* The frame is sent from the slot's template: a reserved VXLAN bit put
+ * there comes out. */
+static int vr_mark_slot(struct dp *d)
+{
+	struct hs_vr_slot s;
+
+	if (primary_c(d) || reply_first(d) ||
+	    dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
+		return -1;
+	if (!s.valid) {
+		printf("    no VM-side cache slot for VM4:8080 -> CLIENT4:40000\n");
+		return -1;
+	}
+	((uint8_t *)s.tmpl)[14 + 20 + 8 + 1] = 0x80;
+	return dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, true);
+}
+static void reply4_encap_c_marked(struct pkt *p)
+{
+	outer(p, HOSTC4, MAC_HOSTC, vx_sport(VM4, CLIENT4, 8080, 40000, 6), 0x80);
+	reply4_in(p);
+}
+static int vr_then_flow_learned(struct dp *d)
+{
+	return primary_c(d) || reply_first(d) || flow_b4(d);
+}
+static int vr_then_flow_moved(struct dp *d)
+{
+	return flow_b4(d) || primary_c(d) || reply_first(d) ||
+	       dp_flow_put(d, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, HOSTC4);
+}
+static int vr_then_flow_gone(struct dp *d)
+{
+	return flow_b4(d) || primary_c(d) || reply_first(d) ||
+	       dp_flow_del(d, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP);
+}
+static int primary_b(struct dp *d)
+{
+	return dp_vm_local(d, VM4, d->if_vm, MAC_VM, MAC_GW, HOSTB4);
+}
+static int vr_then_primary_b(struct dp *d)
+{
+	return primary_c(d) || reply_first(d) || primary_b(d);
+}
+/* The same write, its generation bump undone: the stale slot answers. */
+static int vr_then_primary_b_unbumped(struct dp *d)
+{
+	uint64_t gen;
+
+	return primary_c(d) || reply_first(d) || dp_gen_get(d, &gen) || primary_b(d) ||
+	       dp_gen_set(d, gen);
+}
 static void echo_reply_in(struct pkt *p)
 {
 	from_vm(p);
@@ -307,6 +368,62 @@ static const struct fx table[] = {
 	 XDP_PASS,
 	 HS_R_PASS_NOT_OURS,
 	 {N, N}},
+	{"vr_cache_frame_from_slot",
+	 DP_VMSIDE,
+	 false,
+	 vr_mark_slot,
+	 reply4_in,
+	 reply4_encap_c_marked,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N},
+	 .tc_skip = "the VM-side cache is the XDP program's only"},
+	{"vr_cache_flow_learned_next_packet_follows",
+	 DP_VMSIDE,
+	 false,
+	 vr_then_flow_learned,
+	 reply4_in,
+	 reply4_encap_b4,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"vr_cache_flow_moved_next_packet_follows",
+	 DP_VMSIDE,
+	 false,
+	 vr_then_flow_moved,
+	 reply4_in,
+	 reply4_encap_c,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"vr_cache_flow_gone_next_packet_to_primary",
+	 DP_VMSIDE,
+	 false,
+	 vr_then_flow_gone,
+	 reply4_in,
+	 reply4_encap_c,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"vr_cache_primary_changed_next_packet_follows",
+	 DP_VMSIDE,
+	 false,
+	 vr_then_primary_b,
+	 reply4_in,
+	 reply4_encap_b4,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"vr_cache_generation_is_what_invalidates",
+	 DP_VMSIDE,
+	 false,
+	 vr_then_primary_b_unbumped,
+	 reply4_in,
+	 reply4_encap_c,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N},
+	 .tc_skip = "the VM-side cache is the XDP program's only"},
 	{"reply_snat_echo_reply4",
 	 DP_VMSIDE,
 	 false,

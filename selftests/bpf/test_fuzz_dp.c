@@ -461,6 +461,46 @@ static bool rp_answers(struct dp *d, const struct pkt *p)
 	       !memcmp(&s.vm_port, b + 84, 4) && s.proto == b[73];
 }
 
+/* Does the VM-side cache answer for this frame (IPv4 without options)?
+ * Only to count how many runs found a slot there. */
+static bool vr_answers(struct dp *d, const struct pkt *p)
+{
+	const uint8_t *b = p->d;
+	struct hs_vr_slot s;
+	__be32 vm, client;
+	uint32_t ports;
+	uint64_t gen;
+
+	if (p->len < 14 + 20 + 8 || b[12] != 0x08 || b[13] != 0 || b[14] != 0x45)
+		return false;
+	memcpy(&vm, b + 26, 4);
+	memcpy(&client, b + 30, 4);
+	memcpy(&ports, b + 34, 4);
+	if (dp_vr_slot_of(d, vm, client, (__be16)(ports & 0xffff), (__be16)(ports >> 16), b[23],
+			  &s) ||
+	    dp_gen_get(d, &gen))
+		return false;
+	return s.valid && s.gen == gen && s.vm == vm && s.client == client &&
+	       !memcmp(&s.vm_port, b + 34, 4) && s.proto == b[23];
+}
+
+/* What a local VM sends: to clients whose flows go to another front-end,
+ * to us, or to none (then to the VM's primary one), and east-west. */
+static void s_vm_flow(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, rn(5) ? CLIENT4 : VM2_4, rn(8) ? DF : 0, 64);
+	if (rn(3))
+		pk_tcp(p, 8080, 40000 + rn(3), rn(4) ? TCP_ACK : TCP_SYN | TCP_ACK, 1460);
+	else if (rn(4))
+		pk_udp(p, 5353, 40000 + rn(2));
+	else
+		pk_udp_nocsum(p, 5353, 40000 + rn(2));
+	pk_payload(p, rn(8) ? rn(200) : 1300 + rn(200), 12);
+}
+static void (*const vm_cache_seeds[])(struct pkt *) = {s_vm_flow, s_vm_flow, s_vm_flow, s_vm_reply,
+						       s_vm_reply6};
+
 /* Replies from the VM's host, IPv4 in IPv4: to the port-mapped rbindings
  * (TCP 8080 -> 80, UDP 5353 -> 53) and the address-only one. */
 static void s_reply4(struct pkt *p)
@@ -518,12 +558,14 @@ static void (*const cache_seeds[])(struct pkt *) = {
  * second run saw). The second and third runs must give the same verdict,
  * bytes and counter changes.
  */
-static enum hs_result cache_vs_full(struct dp *d, long n)
+static enum hs_result cache_vs_full(struct dp *d, enum dp_prog prog,
+				    void (*const *seeds)(struct pkt *), size_t nseeds, long n)
 {
 	static struct pkt in;
 	static uint8_t out2[PK_MAX], out3[PK_MAX];
 	uint64_t c0[HS_R_MAX], c1[HS_R_MAX], c2[HS_R_MAX], c3[HS_R_MAX];
 	long cached = 0, fast4 = 0, replies = 0;
+	int ifindex = prog == DP_UPLINK ? d->if_up : d->if_vm;
 
 	for (long i = 0; i < n; i++) {
 		size_t len2, len3, out_len;
@@ -535,25 +577,28 @@ static enum hs_result cache_vs_full(struct dp *d, long n)
 			random_frame(&in);
 		} else {
 			pk_init(&in);
-			cache_seeds[rn(sizeof(cache_seeds) / sizeof(cache_seeds[0]))](&in);
+			seeds[rn((unsigned int)nseeds)](&in);
 			pk_finish(&in);
 			if (rn(5) == 0)
 				mutate(&in);
 		}
-		if (dp_gen_bump(d) ||
-		    dp_run(d, DP_UPLINK, d->if_up, in.d, in.len, out2, &out_len, &v1)) {
+		if (dp_gen_bump(d) || dp_run(d, prog, ifindex, in.d, in.len, out2, &out_len, &v1)) {
 			HS_FAILF("packet %ld: test run failed", i);
 			return HS_FAIL;
 		}
-		hit = fe_key_of(&in, &k) && slot_answers(d, &k, &f4);
-		if (rp_answers(d, &in)) {
-			hit = true;
-			replies++;
+		if (prog == DP_UPLINK) {
+			hit = fe_key_of(&in, &k) && slot_answers(d, &k, &f4);
+			if (rp_answers(d, &in)) {
+				hit = true;
+				replies++;
+			}
+		} else {
+			hit = f4 = vr_answers(d, &in);
 		}
 		if (counters_fast(d, c0) ||
-		    dp_run(d, DP_UPLINK, d->if_up, in.d, in.len, out2, &len2, &v2) ||
+		    dp_run(d, prog, ifindex, in.d, in.len, out2, &len2, &v2) ||
 		    counters_fast(d, c1) || dp_gen_bump(d) || counters_fast(d, c2) ||
-		    dp_run(d, DP_UPLINK, d->if_up, in.d, in.len, out3, &len3, &v3) ||
+		    dp_run(d, prog, ifindex, in.d, in.len, out3, &len3, &v3) ||
 		    counters_fast(d, c3)) {
 			HS_FAILF("packet %ld: test run or counter read failed", i);
 			return HS_FAIL;
@@ -578,6 +623,15 @@ static enum hs_result cache_vs_full(struct dp *d, long n)
 				return HS_FAIL;
 			}
 		}
+	}
+	if (prog == DP_VMSIDE) {
+		printf("# %ld of %ld packets found a slot of the VM-side cache\n", fast4, n);
+		if (fast4 < n / 10) {
+			HS_FAILF("only %ld of %ld packets found a slot of the VM-side cache", fast4,
+				 n);
+			return HS_FAIL;
+		}
+		return HS_PASS;
 	}
 	printf("# %ld of %ld packets took the cached path, %ld of them with a slot of the IPv4 "
 	       "fast path, %ld with one of the reply cache\n",
@@ -773,7 +827,22 @@ static enum hs_result uplink_cache(void)
 	ASSERT_EQ(dp_binding(&dp, PUBR4, 5353, IPPROTO_UDP, VM2_4, 53), 0);
 	ASSERT_EQ(dp_binding(&dp, PUBR6, 0, 0, VM2_6, 0), 0);
 	ASSERT_EQ(dp_vm_remote_mac(&dp, VM2_6, HS_VM_REMOTE, HOSTB6, US4, MAC_VM2), 0);
-	return cache_vs_full(&dp, count_vm);
+	return cache_vs_full(&dp, DP_UPLINK, cache_seeds,
+			     sizeof(cache_seeds) / sizeof(cache_seeds[0]), count_vm);
+}
+
+/* The VM side with VM4 local (primary front-end HOSTC4) and flows of
+ * s_vm_flow's tuples: to HOSTB4, to us (SNAT here), and none. */
+static enum hs_result vmside_cache(void)
+{
+	ASSERT_EQ(dp_reset(&dp), 0);
+	ASSERT_EQ(dp_std_maps(&dp, false), 0);
+	ASSERT_EQ(dp_vm_local(&dp, VM4, dp.if_vm, MAC_VM, MAC_GW, HOSTC4), 0);
+	ASSERT_EQ(dp_flow_put(&dp, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, HOSTB4), 0);
+	ASSERT_EQ(dp_flow_put(&dp, CLIENT4, 40001, VM4, 8080, IPPROTO_TCP, US4), 0);
+	ASSERT_EQ(dp_flow_put(&dp, CLIENT4, 40000, VM4, 5353, IPPROTO_UDP, HOSTB4), 0);
+	return cache_vs_full(&dp, DP_VMSIDE, vm_cache_seeds,
+			     sizeof(vm_cache_seeds) / sizeof(vm_cache_seeds[0]), count_vm);
 }
 
 static enum hs_result remote_maps(void)
@@ -804,6 +873,7 @@ static const struct hs_test tests[] = {
 	{"uplink_1m_random_and_mutated", uplink_random},
 	{"vmside_200k_random_and_mutated", vmside_random},
 	{"uplink_200k_cached_path_equals_full_path", uplink_cache},
+	{"vmside_200k_cached_path_equals_full_path", vmside_cache},
 	{"uplink_tc_200k_equals_xdp", uplink_tc},
 	{"vmside_tc_200k_equals_xdp", vmside_tc},
 };

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VM-side reply cache (vr_cache; struct hs_vr_slot in hs_abi.h): what
+ * the vms and nexthops lookups gave a VM's packet to a client whose flow
+ * goes back through a front-end elsewhere, with the outer headers made
+ * ready, kept per CPU so that the flow's next packet skips them and the
+ * parse. XDP VM-side program only, IPv4 inside and outside, TCP and UDP.
+ * Contract: vr_fill4() stores reply()'s decision for p (never fails, fills
+ * nothing for a packet it cannot describe); vr_fast4() either does to a
+ * frame exactly what vmside_main() would (same bytes, verdict and counter)
+ * or returns -1 having written nothing but the check time.
+ */
+#ifndef HS_BPF_VRCACHE_H
+#define HS_BPF_VRCACHE_H
+
+#include "bpf/deliver.h"
+#include "bpf/flowhash.h"
+
+/* reply()'s gen when the generation could not be read: nothing is cached */
+#define HS_GEN_NONE (~0ULL)
+
+#ifndef HS_CTX_SKB
+/* Private to each XDP VM-side object and not pinned, like fe_cache. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_FE_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct hs_vr_slot);
+} vr_cache SEC(".maps");
+
+/*
+ * reply() is about to encapsulate p toward entry through nh (fib_out()'s
+ * result), entry being the flow's (has_flow) or the VM's own; gen was read
+ * before vmside_main()'s first lookup. Only what vr_fast4() can take: IPv4
+ * in IPv4, TCP or UDP, not a fragment.
+ */
+static __always_inline void vr_fill4(struct xdp_md *ctx, const struct pkt *p,
+				     const struct hs_node_config *cfg, const struct hs_ip *entry,
+				     bool has_flow, const struct hs_nexthop *nh, __u64 gen)
+{
+	struct hs_vr_slot *s;
+	__be32 src, dst;
+	__u32 k;
+
+	if (!p->v4 || !ip_is_v4(entry) || p->frag || !p->has_l4 ||
+	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+		return;
+	__builtin_memcpy(&src, &p->src.b[12], 4);
+	__builtin_memcpy(&dst, &p->dst.b[12], 4);
+	k = hs_fe_slot_index4(src, dst, p->sport, p->dport, p->proto);
+	s = bpf_map_lookup_elem(&vr_cache, &k);
+	if (!s)
+		return;
+	s->valid = 0;
+	s->vm = src;
+	s->client = dst;
+	s->vm_port = p->sport;
+	s->client_port = p->dport;
+	s->proto = p->proto;
+	s->has_flow = has_flow;
+	s->in_ifindex = ctx->ingress_ifindex;
+	s->ifindex = nh->ifindex;
+	__builtin_memcpy(&s->host, &entry->b[12], 4);
+	s->expires = nh->expires;
+	s->checked = bpf_jiffies64();
+	__builtin_memset(s->tmpl, 0, sizeof(s->tmpl));
+	s->osum = encap_tmpl4((__u8 *)s->tmpl, cfg, entry, nh,
+			      hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto));
+	s->gen = gen;
+	s->valid = 1;
+}
+
+/*
+ * The common case of a VM's traffic: an untagged IPv4 frame without
+ * options, not a fragment, TCP (not a SYN: it may need MSS clamping) or
+ * UDP, with consistent lengths, small enough for the tunnel, from the port
+ * the slot was filled on, whose slot answers (tuple, generation, next-hop
+ * deadline) and whose flows entry is still what it was (looked up for
+ * every packet: the data plane learns flows itself, without a generation
+ * bump). Then it encapsulates from the slot's template and sends.
+ */
+static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + ETH_HLEN;
+	__u8 *l4 = data + ETH_HLEN + sizeof(*ip);
+	struct hs_flow_key fk = {};
+	struct hs_generation *g;
+	struct hs_vr_slot *s;
+	struct hs_flow *f;
+	__u32 k = 0, flen, ip_len, j;
+	__be16 *ports;
+	__u64 gen;
+
+	if ((void *)(l4 + sizeof(struct udphdr)) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    *(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
+		return -1;
+	flen = end - data;
+	ip_len = bpf_ntohs(ip->tot_len);
+	if (ETH_HLEN + ip_len > flen || ip_len < sizeof(*ip) + sizeof(struct udphdr))
+		return -1;
+	if (ip->protocol == IPPROTO_TCP) {
+		if ((void *)(l4 + sizeof(struct tcphdr)) > end || (l4[13] & TCP_FLAG_SYN) ||
+		    (l4[12] >> 4) < 5 || (l4[12] >> 4) * 4 > ip_len - sizeof(*ip))
+			return -1;
+	} else if (ip->protocol == IPPROTO_UDP) {
+		if (bpf_ntohs(((struct udphdr *)l4)->len) != ip_len - sizeof(*ip))
+			return -1;
+	} else {
+		return -1;
+	}
+	if (cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu)
+		return -1;
+
+	g = bpf_map_lookup_elem(&generation, &k);
+	if (!g)
+		return -1;
+	gen = *(volatile __u64 *)&g->gen;
+	ports = (__be16 *)l4;
+	k = hs_fe_slot_index4(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
+	s = bpf_map_lookup_elem(&vr_cache, &k);
+	if (!s || !s->valid || s->gen != gen || s->in_ifindex != ctx->ingress_ifindex ||
+	    s->vm != ip->saddr || s->client != ip->daddr ||
+	    *(__u32 *)&s->vm_port != *(__u32 *)ports || s->proto != ip->protocol)
+		return -1;
+	/* reply()'s flow lookup, and the same answer */
+	ip_from_v4(&fk.client, ip->daddr);
+	ip_from_v4(&fk.vm, ip->saddr);
+	fk.client_port = ports[1];
+	fk.vm_port = ports[0];
+	fk.proto = ip->protocol;
+	f = bpf_map_lookup_elem(&flows, &fk);
+	if (s->has_flow ? !f || !ip_is_v4(&f->entry) || *(__u32 *)&f->entry.b[12] != s->host
+			: f != NULL)
+		return -1;
+	j = bpf_jiffies64();
+	if (j - s->checked >= HS_FE_RECHECK_JIFFIES) {
+		if (s->expires <= bpf_ktime_get_coarse_ns())
+			return -1;
+		s->checked = j;
+	}
+
+	if (encap_emit4(ctx, s->tmpl, s->osum, flen, ENC4_LEN))
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
+	count(HS_R_TX_REPLY_ENCAP);
+	if (s->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(s->ifindex, 0);
+}
+#endif
+
+#endif
