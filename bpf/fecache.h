@@ -13,6 +13,7 @@
 #define HS_BPF_FECACHE_H
 
 #include "bpf/deliver.h"
+#include "bpf/fast4.h"
 #include "bpf/flowhash.h"
 #include "bpf/rpcache.h"
 
@@ -34,43 +35,23 @@ struct {
  */
 static __always_inline struct hs_fe_slot *fe_slot(const struct pkt *p, __u64 *gen)
 {
-	struct hs_generation *g;
-	__u32 k = 0;
+	__u32 k;
 
-	if (p->frag || p->icmp_err || !p->has_l4)
+	if (p->frag || p->icmp_err || !p->has_l4 || !gen_now(gen))
 		return NULL;
-	g = bpf_map_lookup_elem(&generation, &k);
-	if (!g)
-		return NULL;
-	*gen = *(volatile __u64 *)&g->gen;
 	k = hs_fe_slot_index(&p->src, &p->dst, p->sport, p->dport, p->proto);
 	return bpf_map_lookup_elem(&fe_cache, &k);
 }
 
-/*
- * The next hop in a remote VM's slot expires with the nexthops entry it was
- * copied from (HS_NEXTHOP_TTL_NS), so a route or neighbour change is seen
- * about as soon as without the cache. The coarse clock (a helper call) is
- * read for that only every HS_FE_RECHECK_JIFFIES; jiffies is one load
- * (the verifier inlines bpf_jiffies64() on 64-bit JITs).
- */
+/* Does the slot answer for p now? Its tuple, its generation, and for a
+ * remote VM its copy of the next hop (nh_fresh()). */
 static __always_inline bool fe_hit(struct hs_fe_slot *s, const struct pkt *p, __u64 gen)
 {
-	__u32 j;
-
 	if (!s->kind || s->gen != gen || !ip_eq(&s->key.src, &p->src) ||
 	    !ip_eq(&s->key.dst, &p->dst) || s->key.sport != p->sport || s->key.dport != p->dport ||
 	    s->key.proto != p->proto)
 		return false;
-	if (s->kind == HS_VM_LOCAL)
-		return true;
-	j = bpf_jiffies64();
-	if (j - s->checked < HS_FE_RECHECK_JIFFIES)
-		return true;
-	if (s->expires <= bpf_ktime_get_coarse_ns())
-		return false;
-	s->checked = j;
-	return true;
+	return s->kind == HS_VM_LOCAL || nh_fresh(&s->checked, s->expires);
 }
 
 /* Full path, binding b and location vm found, p not yet translated: the
@@ -211,81 +192,38 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
  */
 static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + ETH_HLEN;
-	__u8 *l4 = data + ETH_HLEN + sizeof(*ip);
-	struct hs_generation *g;
+	struct iphdr *ip = fast4_ip(ctx);
 	struct hs_fe_slot *s;
-	__u32 k = 0, flen, ip_len, j;
-	__u16 *ck, c;
+	__u32 k, ip_len;
 	__be16 *ports;
+	__u16 *ck;
 	__u64 gen;
 
-	if ((void *)(l4 + sizeof(struct udphdr)) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    *(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
+	if (!ip)
 		return -1;
-	flen = end - data;
+	ports = (__be16 *)(ip + 1);
 	ip_len = bpf_ntohs(ip->tot_len);
-	if (ETH_HLEN + ip_len > flen || ip_len < sizeof(*ip) + sizeof(struct udphdr))
+	ck = fast4_l4((__u8 *)ports, (void *)(long)ctx->data_end, ip->protocol, ip_len);
+	if (!ck)
 		return -1;
-	if (ip->protocol == IPPROTO_TCP) {
-		if ((void *)(l4 + sizeof(struct tcphdr)) > end || (l4[13] & TCP_FLAG_SYN) ||
-		    (l4[12] >> 4) < 5 || (l4[12] >> 4) * 4 > ip_len - sizeof(*ip))
-			return -1;
-		ck = (__u16 *)(l4 + 16);
-	} else if (ip->protocol == IPPROTO_UDP) {
-		struct udphdr *uh = (struct udphdr *)l4;
-
-		if (bpf_ntohs(uh->len) != ip_len - sizeof(*ip))
-			return -1;
-		if (uh->dest == cfg->vxlan_port)
-			return rp_fast4(ctx, cfg);
-		ck = &uh->check;
-	} else {
+	if (ip->protocol == IPPROTO_UDP && ports[1] == cfg->vxlan_port)
+		return rp_fast4(ctx, cfg);
+	if ((cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu) || !gen_now(&gen))
 		return -1;
-	}
-	if (cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu)
-		return -1;
-
-	g = bpf_map_lookup_elem(&generation, &k);
-	if (!g)
-		return -1;
-	gen = *(volatile __u64 *)&g->gen;
-	ports = (__be16 *)l4;
 	k = hs_fe_slot_index4(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
 	s = bpf_map_lookup_elem(&fe_cache, &k);
 	if (!s || !s->fast4 || s->gen != gen || *(__u32 *)&s->key.src.b[12] != ip->saddr ||
 	    *(__u32 *)&s->key.dst.b[12] != ip->daddr ||
-	    *(__u32 *)&s->key.sport != *(__u32 *)ports || s->key.proto != ip->protocol)
+	    *(__u32 *)&s->key.sport != *(__u32 *)ports || s->key.proto != ip->protocol ||
+	    !nh_fresh(&s->checked, s->expires))
 		return -1;
-	j = bpf_jiffies64();
-	if (j - s->checked >= HS_FE_RECHECK_JIFFIES) {
-		if (s->expires <= bpf_ktime_get_coarse_ns())
-			return -1;
-		s->checked = j;
-	}
 
-	/* xlate_body(), its deltas precomputed */
-	__builtin_memcpy(&ip->daddr, &s->vm.b[12], 4);
-	ip->check = csum_apply(ip->check, s->d_ip);
-	if (s->vm_port)
-		ports[1] = s->vm_port;
-	if (ip->protocol == IPPROTO_TCP) {
-		*ck = csum_apply(*ck, s->d_l4);
-	} else if (*ck) {
-		c = csum_apply(*ck, s->d_l4);
-		*ck = c ? c : 0xffff;
-	}
-
-	/* encap_body() and set_eth() */
-	if (encap_emit4(ctx, s->tmpl, s->osum, flen, FE4_TMPL))
+	/* xlate_body(), then encap_body() and set_eth() */
+	fast4_xlate(ip, &ip->daddr, *(__be32 *)&s->vm.b[12], &ports[1], s->vm_port, ck, s->d_ip,
+		    s->d_l4);
+	if (encap_emit4(ctx, s->tmpl, s->osum, fast4_len(ctx), FE4_TMPL))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
-	count(HS_R_TX_DNAT_ENCAP);
-	if (s->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect(s->ifindex, 0);
+	return fast4_send(ctx, s->ifindex, HS_R_TX_DNAT_ENCAP);
 }
 #endif
 

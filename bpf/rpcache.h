@@ -13,6 +13,7 @@
 #define HS_BPF_RPCACHE_H
 
 #include "bpf/deliver.h"
+#include "bpf/fast4.h"
 #include "bpf/flowhash.h"
 
 #ifndef HS_CTX_SKB
@@ -97,83 +98,43 @@ static __always_inline int rp_fast4(struct xdp_md *ctx, const struct hs_node_con
 	__u8 *vx = data + ETH_HLEN + 20 + 8;
 	__be16 *itype = data + RP4_INNER + 12;
 	struct iphdr *ip = data + RP4_IP;
-	__u8 *l4 = data + RP4_L4;
-	struct hs_generation *g;
+	__be16 *ports = data + RP4_L4;
 	struct hs_rp_slot *s;
-	__u32 k = 0, olen, ilen, j;
-	__u16 *ck, c;
-	__be16 *ports;
+	__u32 k, ilen;
+	__u16 *ck;
 	__u64 gen;
-	__u8 *o;
 
-	if ((void *)(l4 + sizeof(struct udphdr)) > end || !ip_is_v4(&cfg->underlay4) ||
+	if ((void *)(ports + 4) > end || !ip_is_v4(&cfg->underlay4) ||
 	    *(__u32 *)&cfg->underlay4.b[12] != oip->daddr || !(vx[0] & VXLAN_FLAG_I) ||
 	    (((__u32)vx[4] << 16) | ((__u32)vx[5] << 8) | vx[6]) != (cfg->vni & 0xffffff) ||
 	    *itype != bpf_htons(ETH_P_IP) || *(__u8 *)ip != 0x45 ||
 	    (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
 		return -1;
-	olen = bpf_ntohs(oip->tot_len);
 	ilen = bpf_ntohs(ip->tot_len);
 	/* fe_fast4() checked the outer lengths against the frame */
-	if (RP4_IP + ilen > ETH_HLEN + olen || ilen < sizeof(*ip) + sizeof(struct udphdr))
+	if (RP4_IP + ilen > ETH_HLEN + bpf_ntohs(oip->tot_len) ||
+	    ilen < sizeof(*ip) + sizeof(struct udphdr))
 		return -1;
-	if (ip->protocol == IPPROTO_TCP) {
-		if ((void *)(l4 + sizeof(struct tcphdr)) > end || (l4[13] & TCP_FLAG_SYN) ||
-		    (l4[12] >> 4) < 5 || (l4[12] >> 4) * 4 > ilen - sizeof(*ip))
-			return -1;
-		ck = (__u16 *)(l4 + 16);
-	} else if (ip->protocol == IPPROTO_UDP) {
-		struct udphdr *uh = (struct udphdr *)l4;
-
-		if (bpf_ntohs(uh->len) != ilen - sizeof(*ip))
-			return -1;
-		ck = &uh->check;
-	} else {
+	ck = fast4_l4((__u8 *)ports, end, ip->protocol, ilen);
+	if (!ck || !gen_now(&gen))
 		return -1;
-	}
-
-	g = bpf_map_lookup_elem(&generation, &k);
-	if (!g)
-		return -1;
-	gen = *(volatile __u64 *)&g->gen;
-	ports = (__be16 *)l4;
 	k = hs_rp_slot_index4(oip->saddr, ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
 	s = bpf_map_lookup_elem(&rp_cache, &k);
 	if (!s || !s->valid || s->gen != gen || s->peer != oip->saddr || s->vm != ip->saddr ||
 	    s->client != ip->daddr || *(__u32 *)&s->vm_port != *(__u32 *)ports ||
-	    s->proto != ip->protocol)
+	    s->proto != ip->protocol || !nh_fresh(&s->checked, s->expires))
 		return -1;
-	j = bpf_jiffies64();
-	if (j - s->checked >= HS_FE_RECHECK_JIFFIES) {
-		if (s->expires <= bpf_ktime_get_coarse_ns())
-			return -1;
-		s->checked = j;
-	}
 
-	/* xlate() of the source, its deltas precomputed */
-	ip->saddr = s->pub;
-	ip->check = csum_apply(ip->check, s->d_ip);
-	if (s->pub_port)
-		ports[0] = s->pub_port;
-	if (ip->protocol == IPPROTO_TCP) {
-		*ck = csum_apply(*ck, s->d_l4);
-	} else if (*ck) {
-		c = csum_apply(*ck, s->d_l4);
-		*ck = c ? c : 0xffff;
-	}
-
-	/* strip_outer() and set_eth() */
+	/* xlate() of the source, then strip_outer() and set_eth() */
+	fast4_xlate(ip, &ip->saddr, s->pub, &ports[0], s->pub_port, ck, s->d_ip, s->d_l4);
 	if (bpf_xdp_adjust_head(ctx, RP4_INNER))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
-	o = (void *)(long)ctx->data;
-	if ((void *)(o + ETH_HLEN) > (void *)(long)ctx->data_end)
+	data = (void *)(long)ctx->data;
+	if (data + ETH_HLEN > (void *)(long)ctx->data_end)
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
-	__builtin_memcpy(o, s->dmac, ETH_ALEN);
-	__builtin_memcpy(o + ETH_ALEN, s->smac, ETH_ALEN);
-	count(HS_R_TX_DECAP_SNAT);
-	if (s->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect(s->ifindex, 0);
+	__builtin_memcpy(data, s->dmac, ETH_ALEN);
+	__builtin_memcpy(data + ETH_ALEN, s->smac, ETH_ALEN);
+	return fast4_send(ctx, s->ifindex, HS_R_TX_DECAP_SNAT);
 }
 #endif
 

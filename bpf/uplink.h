@@ -106,9 +106,8 @@ static __noinline int handle_vxlan(hs_ctx *ctx, struct pkt *p, const struct hs_n
 	int rc;
 #ifndef HS_CTX_SKB
 	/* read before the first lookup, as fe_slot() does */
-	__u32 k0 = 0;
-	struct hs_generation *g = bpf_map_lookup_elem(&generation, &k0);
-	__u64 gen = g ? *(volatile __u64 *)&g->gen : 0;
+	__u64 gen = 0;
+	bool cache = gen_now(&gen);
 #endif
 
 	if (!bpf_map_lookup_elem(&peers, &outer_src))
@@ -185,7 +184,7 @@ static __noinline int handle_vxlan(hs_ctx *ctx, struct pkt *p, const struct hs_n
 	if (fib_out(ctx, &rb->pub, &q->dst, &nh))
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
 #ifndef HS_CTX_SKB
-	if (g)
+	if (cache)
 		rp_fill4(&outer_src, q, rb, &nh, gen);
 #endif
 	if (strip_outer(ctx, q, base) || xlate(ctx, q, false, &rb->pub, rb->pub_port) ||

@@ -129,10 +129,6 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 	struct pkt *p;
 	__u16 proto;
 	int rc, act;
-#ifndef HS_CTX_SKB
-	struct hs_generation *g;
-	__u32 k0 = 0;
-#endif
 
 	if (!cfg || !(cfg->flags & HS_CFG_F_ENABLED))
 		return verdict(HS_PASS, HS_R_PASS_DISABLED);
@@ -141,9 +137,8 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 	if (rc >= 0)
 		return rc;
 	/* read before the first lookup, as fe_slot() does */
-	g = bpf_map_lookup_elem(&generation, &k0);
-	if (g)
-		gen = *(volatile __u64 *)&g->gen;
+	if (!gen_now(&gen))
+		gen = HS_GEN_NONE;
 #endif
 #ifdef HS_CTX_SKB
 	/* a tagged frame (the stack took the tag off before TC): as in XDP,

@@ -14,6 +14,7 @@
 #define HS_BPF_VRCACHE_H
 
 #include "bpf/deliver.h"
+#include "bpf/fast4.h"
 #include "bpf/flowhash.h"
 
 /* reply()'s gen when the generation could not be read: nothing is cached */
@@ -81,44 +82,21 @@ static __always_inline void vr_fill4(struct xdp_md *ctx, const struct pkt *p,
  */
 static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + ETH_HLEN;
-	__u8 *l4 = data + ETH_HLEN + sizeof(*ip);
+	struct iphdr *ip = fast4_ip(ctx);
 	struct hs_flow_key fk = {};
-	struct hs_generation *g;
 	struct hs_vr_slot *s;
 	struct hs_flow *f;
-	__u32 k = 0, flen, ip_len, j;
+	__u32 k, ip_len;
 	__be16 *ports;
 	__u64 gen;
 
-	if ((void *)(l4 + sizeof(struct udphdr)) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    *(__u8 *)ip != 0x45 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)))
+	if (!ip)
 		return -1;
-	flen = end - data;
+	ports = (__be16 *)(ip + 1);
 	ip_len = bpf_ntohs(ip->tot_len);
-	if (ETH_HLEN + ip_len > flen || ip_len < sizeof(*ip) + sizeof(struct udphdr))
+	if (!fast4_l4((__u8 *)ports, (void *)(long)ctx->data_end, ip->protocol, ip_len) ||
+	    (cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu) || !gen_now(&gen))
 		return -1;
-	if (ip->protocol == IPPROTO_TCP) {
-		if ((void *)(l4 + sizeof(struct tcphdr)) > end || (l4[13] & TCP_FLAG_SYN) ||
-		    (l4[12] >> 4) < 5 || (l4[12] >> 4) * 4 > ip_len - sizeof(*ip))
-			return -1;
-	} else if (ip->protocol == IPPROTO_UDP) {
-		if (bpf_ntohs(((struct udphdr *)l4)->len) != ip_len - sizeof(*ip))
-			return -1;
-	} else {
-		return -1;
-	}
-	if (cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu)
-		return -1;
-
-	g = bpf_map_lookup_elem(&generation, &k);
-	if (!g)
-		return -1;
-	gen = *(volatile __u64 *)&g->gen;
-	ports = (__be16 *)l4;
 	k = hs_fe_slot_index4(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
 	s = bpf_map_lookup_elem(&vr_cache, &k);
 	if (!s || !s->valid || s->gen != gen || s->in_ifindex != ctx->ingress_ifindex ||
@@ -132,22 +110,14 @@ static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_con
 	fk.vm_port = ports[0];
 	fk.proto = ip->protocol;
 	f = bpf_map_lookup_elem(&flows, &fk);
-	if (s->has_flow ? !f || !ip_is_v4(&f->entry) || *(__u32 *)&f->entry.b[12] != s->host
-			: f != NULL)
+	if ((s->has_flow ? !f || !ip_is_v4(&f->entry) || *(__u32 *)&f->entry.b[12] != s->host
+			 : f != NULL) ||
+	    !nh_fresh(&s->checked, s->expires))
 		return -1;
-	j = bpf_jiffies64();
-	if (j - s->checked >= HS_FE_RECHECK_JIFFIES) {
-		if (s->expires <= bpf_ktime_get_coarse_ns())
-			return -1;
-		s->checked = j;
-	}
 
-	if (encap_emit4(ctx, s->tmpl, s->osum, flen, ENC4_LEN))
+	if (encap_emit4(ctx, s->tmpl, s->osum, fast4_len(ctx), ENC4_LEN))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
-	count(HS_R_TX_REPLY_ENCAP);
-	if (s->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect(s->ifindex, 0);
+	return fast4_send(ctx, s->ifindex, HS_R_TX_REPLY_ENCAP);
 }
 #endif
 
