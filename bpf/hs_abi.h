@@ -236,9 +236,9 @@ struct hs_rp_slot {
 };
 
 /*
- * vr_cache: per-CPU direct-mapped cache of the VM-side reply path toward a
- * remote front-end (a VM's packet to a client, encapsulated to the flow's
- * entry), private to each XDP VM-side object; IPv4 inside and outside, TCP
+ * vr_cache: per-CPU direct-mapped cache of the VM-side reply path (a VM's
+ * packet to a client, encapsulated to the flow's front-end, or SNATed here
+ * when that is us), private to each XDP VM-side object; IPv4 inside and outside, TCP
  * and UDP. Key: the VM's port and the tuple as sent; slot index
  * hs_fe_slot_index4(). The flows entry it was filled from is not trusted:
  * each packet still looks its flow up and must find the same answer.
@@ -251,15 +251,22 @@ struct hs_vr_slot {
 	__u8 proto;
 	__u8 valid;
 	__u8 has_flow; /* the flows entry existed (and said host) */
-	__u8 pad;
+	__u8 snat; /* 1: host is ours, SNAT here; 0: encapsulate to host */
 	__u32 in_ifindex; /* the VM's port: where the packet must come from */
-	__u32 ifindex; /* FIB egress toward host */
+	__u32 ifindex; /* FIB egress toward host (encap) or the client (SNAT) */
 	__u32 checked; /* jiffies (low 32 bits) when expires was last checked */
-	__be32 host; /* the flow's entry: outer destination */
+	__be32 host; /* the flow's entry (the VM's own when has_flow is 0) */
 	__u64 gen; /* generation[0] read before the lookups that filled it */
 	__u64 expires; /* the next hop's coarse-clock deadline */
-	__u64 tmpl[7]; /* encap_tmpl4(): outer headers, lengths and checksum 0 */
-	__u32 osum; /* 16-bit sum of the template's IPv4 header */
+	/* encap: encap_tmpl4()'s outer headers, lengths and checksum 0;
+	 * SNAT: the Ethernet destination and source toward the client */
+	__u64 tmpl[7];
+	__u32 osum; /* encap: 16-bit sum of the template's IPv4 header */
+	__be32 pub; /* SNAT: rbinding.pub */
+	__u32 d_ip; /* SNAT: IPv4 header checksum delta */
+	__u32 d_l4; /* SNAT: TCP/UDP checksum delta (address and port) */
+	__be16 pub_port; /* SNAT: rbinding.pub_port, 0 = keep the port */
+	__u16 pad;
 	__u32 pad2;
 };
 
@@ -340,6 +347,6 @@ _Static_assert(sizeof(struct hs_generation) == 8, "hs_generation");
 _Static_assert(sizeof(struct hs_fe_key) == 40, "hs_fe_key");
 _Static_assert(sizeof(struct hs_fe_slot) == 216, "hs_fe_slot");
 _Static_assert(sizeof(struct hs_rp_slot) == 72, "hs_rp_slot");
-_Static_assert(sizeof(struct hs_vr_slot) == 112, "hs_vr_slot");
+_Static_assert(sizeof(struct hs_vr_slot) == 128, "hs_vr_slot");
 
 #endif

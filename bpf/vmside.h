@@ -75,7 +75,7 @@ static __noinline int reply(hs_ctx *ctx, struct pkt *p, const struct hs_node_con
 		nh.fwd = 0;
 #ifndef HS_CTX_SKB
 		if (gen != HS_GEN_NONE)
-			vr_fill4(ctx, p, cfg, entry, f != NULL, &nh, gen);
+			vr_fill_encap4(ctx, p, cfg, entry, f != NULL, &nh, gen);
 #endif
 		return encap_send(ctx, p, cfg, entry, &nh, HS_R_TX_REPLY_ENCAP);
 	}
@@ -96,6 +96,10 @@ static __noinline int reply(hs_ctx *ctx, struct pkt *p, const struct hs_node_con
 		return verdict(HS_PASS, HS_R_PASS_NOT_OURS);
 	if (fib_out(ctx, &rb->pub, &p->dst, &nh))
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
+#ifndef HS_CTX_SKB
+	if (gen != HS_GEN_NONE)
+		vr_fill_snat4(ctx, p, entry, f != NULL, rb, &nh, gen);
+#endif
 	if (xlate(ctx, p, false, &rb->pub, rb->pub_port) || mss_clamp(ctx, p, cfg) ||
 	    set_eth(ctx, nh.dmac, nh.smac))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);

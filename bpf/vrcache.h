@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The VM-side reply cache (vr_cache; struct hs_vr_slot in hs_abi.h): what
- * the vms and nexthops lookups gave a VM's packet to a client whose flow
- * goes back through a front-end elsewhere, with the outer headers made
- * ready, kept per CPU so that the flow's next packet skips them and the
+ * the vms, rbindings and nexthops lookups gave a VM's packet to a client,
+ * whether its flow goes back through a front-end elsewhere (the outer
+ * headers made ready) or through us (the SNAT's address, port and checksum
+ * deltas), kept per CPU so that the flow's next packet skips them and the
  * parse. XDP VM-side program only, IPv4 inside and outside, TCP and UDP.
- * Contract: vr_fill4() stores reply()'s decision for p (never fails, fills
- * nothing for a packet it cannot describe); vr_fast4() either does to a
+ * Contract: vr_fill_*4() store reply()'s decision for p (never fail, fill
+ * nothing for a packet they cannot describe); vr_fast4() either does to a
  * frame exactly what vmside_main() would (same bytes, verdict and counter)
  * or returns -1 having written nothing but the check time.
  */
@@ -30,14 +31,13 @@ struct {
 } vr_cache SEC(".maps");
 
 /*
- * reply() is about to encapsulate p toward entry through nh (fib_out()'s
- * result), entry being the flow's (has_flow) or the VM's own; gen was read
- * before vmside_main()'s first lookup. Only what vr_fast4() can take: IPv4
- * in IPv4, TCP or UDP, not a fragment.
+ * This CPU's slot for p, claimed for it (emptied, key written), when
+ * vr_fast4() could take p: IPv4 from a VM on this port, TCP or UDP, not a
+ * fragment, entry (the flow's when has_flow, else the VM's own) in IPv4.
+ * NULL otherwise.
  */
-static __always_inline void vr_fill4(struct xdp_md *ctx, const struct pkt *p,
-				     const struct hs_node_config *cfg, const struct hs_ip *entry,
-				     bool has_flow, const struct hs_nexthop *nh, __u64 gen)
+static __always_inline struct hs_vr_slot *vr_claim(struct xdp_md *ctx, const struct pkt *p,
+						   const struct hs_ip *entry, bool has_flow)
 {
 	struct hs_vr_slot *s;
 	__be32 src, dst;
@@ -45,13 +45,13 @@ static __always_inline void vr_fill4(struct xdp_md *ctx, const struct pkt *p,
 
 	if (!p->v4 || !ip_is_v4(entry) || p->frag || !p->has_l4 ||
 	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
-		return;
+		return NULL;
 	__builtin_memcpy(&src, &p->src.b[12], 4);
 	__builtin_memcpy(&dst, &p->dst.b[12], 4);
 	k = hs_fe_slot_index4(src, dst, p->sport, p->dport, p->proto);
 	s = bpf_map_lookup_elem(&vr_cache, &k);
 	if (!s)
-		return;
+		return NULL;
 	s->valid = 0;
 	s->vm = src;
 	s->client = dst;
@@ -60,25 +60,76 @@ static __always_inline void vr_fill4(struct xdp_md *ctx, const struct pkt *p,
 	s->proto = p->proto;
 	s->has_flow = has_flow;
 	s->in_ifindex = ctx->ingress_ifindex;
-	s->ifindex = nh->ifindex;
 	__builtin_memcpy(&s->host, &entry->b[12], 4);
+	__builtin_memset(s->tmpl, 0, sizeof(s->tmpl));
+	return s;
+}
+
+/* The slot is complete: next hop nh, generation gen (read before
+ * vmside_main()'s first lookup). */
+static __always_inline void vr_commit(struct hs_vr_slot *s, const struct hs_nexthop *nh, __u64 gen)
+{
+	s->ifindex = nh->ifindex;
 	s->expires = nh->expires;
 	s->checked = bpf_jiffies64();
-	__builtin_memset(s->tmpl, 0, sizeof(s->tmpl));
-	s->osum = encap_tmpl4((__u8 *)s->tmpl, cfg, entry, nh,
-			      hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto));
 	s->gen = gen;
 	s->valid = 1;
+}
+
+/* reply() is about to encapsulate p toward entry through nh (fib_out()'s
+ * result). */
+static __always_inline void vr_fill_encap4(struct xdp_md *ctx, const struct pkt *p,
+					   const struct hs_node_config *cfg,
+					   const struct hs_ip *entry, bool has_flow,
+					   const struct hs_nexthop *nh, __u64 gen)
+{
+	struct hs_vr_slot *s = vr_claim(ctx, p, entry, has_flow);
+
+	if (!s)
+		return;
+	s->snat = 0;
+	s->osum = encap_tmpl4((__u8 *)s->tmpl, cfg, entry, nh,
+			      hs_flow_hash(&p->src, &p->dst, p->sport, p->dport, p->proto));
+	vr_commit(s, nh, gen);
+}
+
+/* reply() is about to SNAT p (not yet translated) to rb and send it to the
+ * client through nh, entry being ours. */
+static __always_inline void vr_fill_snat4(struct xdp_md *ctx, const struct pkt *p,
+					  const struct hs_ip *entry, bool has_flow,
+					  const struct hs_rbinding *rb, const struct hs_nexthop *nh,
+					  __u64 gen)
+{
+	struct hs_vr_slot *s;
+	__u32 d;
+
+	if (!ip_is_v4(&rb->pub))
+		return;
+	s = vr_claim(ctx, p, entry, has_flow);
+	if (!s)
+		return;
+	s->snat = 1;
+	__builtin_memcpy(s->tmpl, nh->dmac, ETH_ALEN);
+	__builtin_memcpy((__u8 *)s->tmpl + ETH_ALEN, nh->smac, ETH_ALEN);
+	__builtin_memcpy(&s->pub, &rb->pub.b[12], 4);
+	s->pub_port = rb->pub_port;
+	d = csum_delta_bytes(&p->src.b[12], &rb->pub.b[12], 4);
+	s->d_ip = d;
+	if (rb->pub_port)
+		d += csum_delta16(p->sport, rb->pub_port);
+	s->d_l4 = d;
+	vr_commit(s, nh, gen);
 }
 
 /*
  * The common case of a VM's traffic: an untagged IPv4 frame without
  * options, not a fragment, TCP (not a SYN: it may need MSS clamping) or
- * UDP, with consistent lengths, small enough for the tunnel, from the port
- * the slot was filled on, whose slot answers (tuple, generation, next-hop
- * deadline) and whose flows entry is still what it was (looked up for
- * every packet: the data plane learns flows itself, without a generation
- * bump). Then it encapsulates from the slot's template and sends.
+ * UDP, with consistent lengths, from the port the slot was filled on, whose
+ * slot answers (tuple, generation, next-hop deadline) and whose flows entry
+ * is still what it was (looked up for every packet: the data plane learns
+ * flows itself, without a generation bump). Then it SNATs and sends, or
+ * (when the frame fits the tunnel) encapsulates from the slot's template
+ * and sends.
  */
 static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
@@ -88,14 +139,15 @@ static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_con
 	struct hs_flow *f;
 	__u32 k, ip_len;
 	__be16 *ports;
+	__u16 *ck;
 	__u64 gen;
 
 	if (!ip)
 		return -1;
 	ports = (__be16 *)(ip + 1);
 	ip_len = bpf_ntohs(ip->tot_len);
-	if (!fast4_l4((__u8 *)ports, (void *)(long)ctx->data_end, ip->protocol, ip_len) ||
-	    (cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu) || !gen_now(&gen))
+	ck = fast4_l4((__u8 *)ports, (void *)(long)ctx->data_end, ip->protocol, ip_len);
+	if (!ck || !gen_now(&gen))
 		return -1;
 	k = hs_fe_slot_index4(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
 	s = bpf_map_lookup_elem(&vr_cache, &k);
@@ -112,9 +164,16 @@ static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_con
 	f = bpf_map_lookup_elem(&flows, &fk);
 	if ((s->has_flow ? !f || !ip_is_v4(&f->entry) || *(__u32 *)&f->entry.b[12] != s->host
 			 : f != NULL) ||
+	    (!s->snat && cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu) ||
 	    !nh_fresh(&s->checked, s->expires))
 		return -1;
 
+	if (s->snat) {
+		/* xlate() of the source, then set_eth() */
+		fast4_xlate(ip, &ip->saddr, s->pub, &ports[0], s->pub_port, ck, s->d_ip, s->d_l4);
+		__builtin_memcpy((__u8 *)ip - ETH_HLEN, s->tmpl, 2 * ETH_ALEN);
+		return fast4_send(ctx, s->ifindex, HS_R_TX_REPLY_SNAT);
+	}
 	if (encap_emit4(ctx, s->tmpl, s->osum, fast4_len(ctx), ENC4_LEN))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	return fast4_send(ctx, s->ifindex, HS_R_TX_REPLY_ENCAP);

@@ -127,6 +127,45 @@ static int vr_then_primary_b_unbumped(struct dp *d)
 	return primary_c(d) || reply_first(d) || dp_gen_get(d, &gen) || primary_b(d) ||
 	       dp_gen_set(d, gen);
 }
+/* The SNAT-here kind: its Ethernet header comes from the slot. */
+#define MAC_MARK "02:00:00:00:0a:0b"
+static int vr_mark_snat_slot(struct dp *d)
+{
+	struct hs_vr_slot s;
+
+	if (flow_us(d) || reply_first(d) ||
+	    dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
+		return -1;
+	if (!s.valid || !s.snat) {
+		printf("    no SNAT slot for VM4:8080 -> CLIENT4:40000 (valid %u, snat %u)\n",
+		       s.valid, s.snat);
+		return -1;
+	}
+	dp_mac(MAC_MARK, (uint8_t *)s.tmpl);
+	return dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, true);
+}
+static void reply4_snat_marked(struct pkt *p)
+{
+	pk_eth(p, MAC_MARK, MAC_UPLINK);
+	pk_ip4(p, PUB4, CLIENT4, DF, 64);
+	pk_tcp(p, 80, 40000, TCP_ACK, 0);
+	pk_payload(p, PAYLOAD, 2);
+}
+static int vr_snat_then_flow_moved(struct dp *d)
+{
+	return flow_us(d) || reply_first(d) || flow_b4(d);
+}
+static int vr_snat_then_repointed(struct dp *d)
+{
+	return flow_us(d) || reply_first(d) || dp_binding(d, PUBP4, 80, IPPROTO_TCP, VM4, 8080);
+}
+static void reply4_snat_repointed(struct pkt *p)
+{
+	to_client(p);
+	pk_ip4(p, PUBP4, CLIENT4, DF, 64);
+	pk_tcp(p, 80, 40000, TCP_ACK, 0);
+	pk_payload(p, PAYLOAD, 2);
+}
 static void echo_reply_in(struct pkt *p)
 {
 	from_vm(p);
@@ -424,6 +463,34 @@ static const struct fx table[] = {
 	 HS_R_TX_REPLY_ENCAP,
 	 {N, N},
 	 .tc_skip = "the VM-side cache is the XDP program's only"},
+	{"vr_cache_snat_frame_from_slot",
+	 DP_VMSIDE,
+	 false,
+	 vr_mark_snat_slot,
+	 reply4_in,
+	 reply4_snat_marked,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N},
+	 .tc_skip = "the VM-side cache is the XDP program's only"},
+	{"vr_cache_snat_flow_moved_next_packet_encapsulated",
+	 DP_VMSIDE,
+	 false,
+	 vr_snat_then_flow_moved,
+	 reply4_in,
+	 reply4_encap_b4,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_ENCAP,
+	 {N, N}},
+	{"vr_cache_snat_rbinding_repointed_next_packet_follows",
+	 DP_VMSIDE,
+	 false,
+	 vr_snat_then_repointed,
+	 reply4_in,
+	 reply4_snat_repointed,
+	 XDP_REDIRECT,
+	 HS_R_TX_REPLY_SNAT,
+	 {N, N}},
 	{"reply_snat_echo_reply4",
 	 DP_VMSIDE,
 	 false,
