@@ -89,6 +89,20 @@ static __always_inline __u16 *fast4_l4(__u8 *l4, void *end, __u8 proto, __u32 ip
 	return NULL;
 }
 
+/* fast4_ip() and fast4_l4() of the frame: the transport checksum field,
+ * with the IP header in *ipp and its total length in *ip_len; NULL when the
+ * frame is not one the fast paths take. */
+static __always_inline __u16 *fast4_frame(struct xdp_md *ctx, struct iphdr **ipp, __u32 *ip_len)
+{
+	struct iphdr *ip = fast4_ip(ctx);
+
+	if (!ip)
+		return NULL;
+	*ipp = ip;
+	*ip_len = bpf_ntohs(ip->tot_len);
+	return fast4_l4((__u8 *)(ip + 1), (void *)(long)ctx->data_end, ip->protocol, *ip_len);
+}
+
 /* The DNAT or SNAT of a fast path: the address at a (network order) becomes
  * addr, the port at port_at becomes port unless it is 0, and the checksums
  * take the slot's precomputed deltas (a UDP checksum of 0 stays 0, a result

@@ -192,20 +192,16 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
  */
 static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
-	struct iphdr *ip = fast4_ip(ctx);
 	struct hs_fe_slot *s;
-	__u32 k, ip_len;
+	__u32 k, ip_len = 0;
+	struct iphdr *ip = NULL;
+	__u16 *ck = fast4_frame(ctx, &ip, &ip_len);
 	__be16 *ports;
-	__u16 *ck;
 	__u64 gen;
 
-	if (!ip)
+	if (!ck || !ip)
 		return -1;
 	ports = (__be16 *)(ip + 1);
-	ip_len = bpf_ntohs(ip->tot_len);
-	ck = fast4_l4((__u8 *)ports, (void *)(long)ctx->data_end, ip->protocol, ip_len);
-	if (!ck)
-		return -1;
 	if (ip->protocol == IPPROTO_UDP && ports[1] == cfg->vxlan_port)
 		return rp_fast4(ctx, cfg);
 	if ((cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu) || !gen_now(&gen))

@@ -133,22 +133,18 @@ static __always_inline void vr_fill_snat4(struct xdp_md *ctx, const struct pkt *
  */
 static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
-	struct iphdr *ip = fast4_ip(ctx);
 	struct hs_flow_key fk = {};
 	struct hs_vr_slot *s;
 	struct hs_flow *f;
-	__u32 k, ip_len;
+	__u32 k, ip_len = 0;
+	struct iphdr *ip = NULL;
+	__u16 *ck = fast4_frame(ctx, &ip, &ip_len);
 	__be16 *ports;
-	__u16 *ck;
 	__u64 gen;
 
-	if (!ip)
+	if (!ck || !ip || !gen_now(&gen))
 		return -1;
 	ports = (__be16 *)(ip + 1);
-	ip_len = bpf_ntohs(ip->tot_len);
-	ck = fast4_l4((__u8 *)ports, (void *)(long)ctx->data_end, ip->protocol, ip_len);
-	if (!ck || !gen_now(&gen))
-		return -1;
 	k = hs_fe_slot_index4(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
 	s = bpf_map_lookup_elem(&vr_cache, &k);
 	if (!s || !s->valid || s->gen != gen || s->in_ifindex != ctx->ingress_ifindex ||
