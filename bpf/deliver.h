@@ -21,10 +21,23 @@ static __always_inline int verdict(int act, enum hs_reason r)
 
 /* Insert-only: an existing entry (handed over at migration) is kept, and
  * the established-flow path does no map write. */
+static __always_inline void learn_key(const struct hs_flow_key *k, const struct hs_ip *entry,
+				      __u32 vm_id)
+{
+	struct hs_flow v = {};
+
+	if (bpf_map_lookup_elem(&flows, k))
+		return;
+	v.entry = *entry;
+	v.vm_id = vm_id;
+	if (!bpf_map_update_elem(&flows, k, &v, BPF_NOEXIST))
+		count(HS_R_FLOW_LEARNED);
+}
+
+/* learn_key() of p's flow (p translated: its destination is the VM). */
 static __always_inline void learn_flow(const struct pkt *p, const struct hs_ip *entry, __u32 vm_id)
 {
 	struct hs_flow_key k = {};
-	struct hs_flow v = {};
 
 	if (p->frag || p->icmp_err)
 		return;
@@ -33,12 +46,14 @@ static __always_inline void learn_flow(const struct pkt *p, const struct hs_ip *
 	k.client_port = p->sport;
 	k.vm_port = p->dport;
 	k.proto = p->proto;
-	if (bpf_map_lookup_elem(&flows, &k))
-		return;
-	v.entry = *entry;
-	v.vm_id = vm_id;
-	if (!bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST))
-		count(HS_R_FLOW_LEARNED);
+	learn_key(&k, entry, vm_id);
+}
+
+/* The flow entry a front-end learns: its own underlay address, IPv4 when
+ * it has one. */
+static __always_inline const struct hs_ip *our_entry(const struct hs_node_config *cfg)
+{
+	return ip_is_zero(&cfg->underlay4) ? &cfg->underlay6 : &cfg->underlay4;
 }
 
 /* Packet too big for the tunnel: an ICMP error back, or a counted drop. */

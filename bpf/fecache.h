@@ -75,48 +75,74 @@ static __always_inline void fe_begin(struct hs_fe_slot *s, const struct pkt *p,
 	__builtin_memcpy(s->gw_mac, vm->gw_mac, ETH_ALEN);
 }
 
-static __always_inline void fe_commit_local(struct hs_fe_slot *s, __u64 gen)
-{
-	s->expires = 0;
-	s->gen = gen;
-	s->kind = HS_VM_LOCAL;
-}
-
 #ifndef HS_CTX_SKB
-/* What fe_fast4() copies: the outer headers and the inner Ethernet
- * addresses. */
+/* fe_fast4()'s flow key for a local VM's learning: on the stack it would
+ * pass the 512 bytes the call chain xdp_uplink -> handle_binding -> ... may
+ * use (kernel 6.18, clang 14). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_flow_key);
+} fk_scratch SEC(".maps");
+
+/* fe_fast4()'s kinds of slot (fast4) */
+#define FE_FAST4_REMOTE 1
+#define FE_FAST4_LOCAL 2
+/* What fe_fast4() copies for a remote VM: the outer headers and the inner
+ * Ethernet addresses. */
 #define FE4_TMPL (ENC4_LEN + 2 * ETH_ALEN)
 
+/* The DNAT's checksum deltas, the same for every packet of the flow (the
+ * fields it replaces are the slot's key), when fe_fast4() can take the
+ * flow: TCP or UDP over IPv4, not fragments. p is translated. */
+static __always_inline bool fe_fill_deltas4(struct hs_fe_slot *s, const struct pkt *p)
+{
+	__u32 d;
+
+	if (!p->v4 || p->frag || !p->has_l4 || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+		return false;
+	d = csum_delta_bytes(&s->key.dst.b[12], &s->vm.b[12], 4);
+	s->d_ip = d;
+	if (s->vm_port)
+		d += csum_delta16(s->key.dport, s->vm_port);
+	s->d_l4 = d;
+	return true;
+}
+
 /*
- * What fe_fast4() needs on top of the slot, when the flow can take it (TCP
- * or UDP over IPv4 to a VM behind an IPv4 underlay): the bytes encap_body()
- * and set_eth() write, with the lengths and the outer checksum left zero,
- * the sum of that outer IPv4 header, and the checksum deltas of the DNAT,
- * which are the same for every packet of the flow (the fields it replaces
- * are the slot's key). p is translated, nh the slot's next hop.
+ * What fe_fast4() needs on top of the slot for a remote VM behind an IPv4
+ * underlay: the bytes encap_body() and set_eth() write, with the lengths
+ * and the outer checksum left zero, the sum of that outer IPv4 header, and
+ * the deltas. p is translated, nh the slot's next hop.
  */
 static __always_inline void fe_fill_fast4(struct hs_fe_slot *s, const struct pkt *p,
 					  const struct hs_node_config *cfg,
 					  const struct hs_nexthop *nh)
 {
 	__u8 *t = (__u8 *)s->tmpl;
-	__u32 d;
 
-	if (!p->v4 || !ip_is_v4(&s->host) || p->frag || !p->has_l4 ||
-	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+	if (!ip_is_v4(&s->host) || !fe_fill_deltas4(s, p))
 		return;
 	__builtin_memset(s->tmpl, 0, sizeof(s->tmpl));
 	s->osum = encap_tmpl4(t, cfg, &s->host, nh, s->hash);
 	__builtin_memcpy(t + ENC4_LEN, s->mac, ETH_ALEN);
 	__builtin_memcpy(t + ENC4_LEN + ETH_ALEN, s->gw_mac, ETH_ALEN);
-	d = csum_delta_bytes(&s->key.dst.b[12], &s->vm.b[12], 4);
-	s->d_ip = d;
-	if (s->vm_port)
-		d += csum_delta16(s->key.dport, s->vm_port);
-	s->d_l4 = d;
-	s->fast4 = 1;
+	s->fast4 = FE_FAST4_REMOTE;
 }
 #endif
+
+/* p translated. A local VM's slot needs only the deltas for fe_fast4(). */
+static __always_inline void fe_commit_local(struct hs_fe_slot *s, __u64 gen, const struct pkt *p)
+{
+	s->expires = 0;
+#ifndef HS_CTX_SKB
+	if (fe_fill_deltas4(s, p))
+		s->fast4 = FE_FAST4_LOCAL;
+#endif
+	s->gen = gen;
+	s->kind = HS_VM_LOCAL;
+}
 
 /* p translated (the outer port's hash is over the translated tuple), nh
  * from fib_out() for the VM's host. The uplink treats FORWARD like REMOTE. */
@@ -154,8 +180,7 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 
 	if (s->kind == HS_VM_LOCAL) {
-		learn_flow(p, ip_is_zero(&cfg->underlay4) ? &cfg->underlay6 : &cfg->underlay4,
-			   s->vm_id);
+		learn_flow(p, our_entry(cfg), s->vm_id);
 		return to_local_port(ctx, p, s->ifindex, s->mac, s->gw_mac, HS_R_TX_DNAT_LOCAL);
 	}
 	if (strip_vlans(ctx, p) || set_eth(ctx, s->mac, s->gw_mac))
@@ -193,7 +218,7 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
 static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
 	struct hs_fe_slot *s;
-	__u32 k, ip_len = 0;
+	__u32 k, k0 = 0, ip_len = 0;
 	struct iphdr *ip = NULL;
 	__u16 *ck = fast4_frame(ctx, &ip, &ip_len);
 	__be16 *ports;
@@ -204,13 +229,35 @@ static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_con
 	ports = (__be16 *)(ip + 1);
 	if (ip->protocol == IPPROTO_UDP && ports[1] == cfg->vxlan_port)
 		return rp_fast4(ctx, cfg);
-	if ((cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu) || !gen_now(&gen))
+	if (!gen_now(&gen))
 		return -1;
 	k = hs_fe_slot_index4(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
 	s = bpf_map_lookup_elem(&fe_cache, &k);
 	if (!s || !s->fast4 || s->gen != gen || *(__u32 *)&s->key.src.b[12] != ip->saddr ||
 	    *(__u32 *)&s->key.dst.b[12] != ip->daddr ||
-	    *(__u32 *)&s->key.sport != *(__u32 *)ports || s->key.proto != ip->protocol ||
+	    *(__u32 *)&s->key.sport != *(__u32 *)ports || s->key.proto != ip->protocol)
+		return -1;
+	if (s->fast4 == FE_FAST4_LOCAL) {
+		struct hs_flow_key *fk = bpf_map_lookup_elem(&fk_scratch, &k0);
+
+		if (!fk)
+			return -1;
+		/* xlate_body(), learn_flow(), to_local_port() */
+		fast4_xlate(ip, &ip->daddr, *(__be32 *)&s->vm.b[12], &ports[1], s->vm_port, ck,
+			    s->d_ip, s->d_l4);
+		ip_from_v4(&fk->client, ip->saddr);
+		fk->vm = s->vm;
+		fk->client_port = ports[0];
+		fk->vm_port = ports[1];
+		fk->proto = ip->protocol;
+		fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+		learn_key(fk, our_entry(cfg), s->vm_id);
+		__builtin_memcpy((__u8 *)ip - ETH_HLEN, s->mac, ETH_ALEN);
+		__builtin_memcpy((__u8 *)ip - ETH_HLEN + ETH_ALEN, s->gw_mac, ETH_ALEN);
+		count(HS_R_TX_DNAT_LOCAL);
+		return bpf_redirect(s->ifindex, 0);
+	}
+	if ((cfg->underlay_mtu && ENC4_LEN + ip_len > cfg->underlay_mtu) ||
 	    !nh_fresh(&s->checked, s->expires))
 		return -1;
 

@@ -25,7 +25,6 @@ static __noinline int handle_binding(hs_ctx *ctx, struct pkt *p, const struct hs
 	struct hs_nexthop nh;
 	struct hs_vm *vm;
 	__be16 port;
-	const struct hs_ip *entry;
 	int act;
 
 	/* address first: one lookup unless the address has port bindings */
@@ -71,9 +70,8 @@ static __noinline int handle_binding(hs_ctx *ctx, struct pkt *p, const struct hs
 
 	if (vm->kind == HS_VM_LOCAL) {
 		if (s)
-			fe_commit_local(s, gen);
-		entry = ip_is_zero(&cfg->underlay4) ? &cfg->underlay6 : &cfg->underlay4;
-		learn_flow(p, entry, b->vm_id);
+			fe_commit_local(s, gen, p);
+		learn_flow(p, our_entry(cfg), b->vm_id);
 		return to_local_vm(ctx, p, vm, HS_R_TX_DNAT_LOCAL);
 	}
 	if (strip_vlans(ctx, p) || set_eth(ctx, vm->mac, vm->gw_mac))

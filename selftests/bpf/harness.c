@@ -475,6 +475,13 @@ int dp_rp_slot_of(struct dp *d, __be32 peer, __be32 vm, __be32 client, __be16 vm
 	return rp_slot_io(d, peer, vm, client, vm_port, client_port, proto, slot, false);
 }
 
+int dp_fk_scratch_io(struct dp *d, struct hs_flow_key *key, bool write)
+{
+	if (d->tc_hook)
+		return -EOPNOTSUPP; /* the TC uplink has no fast path */
+	return percpu_io(fd_of(d->up->maps.fk_scratch), 0, key, sizeof(*key), write);
+}
+
 static int vr_slot_io(struct dp *d, __be32 vm, __be32 client, __be16 vm_port, __be16 client_port,
 		      uint8_t proto, struct hs_vr_slot *slot, bool write)
 {

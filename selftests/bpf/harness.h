@@ -129,6 +129,9 @@ int dp_fe_slot_put(struct dp *d, const char *src, const char *dst, uint16_t spor
 int dp_rp_slot_io(struct dp *d, const char *peer, const char *vm, const char *client,
 		  uint16_t vm_port, uint16_t client_port, uint8_t proto, struct hs_rp_slot *slot,
 		  bool write);
+/* This CPU's copy of the XDP uplink's fk_scratch: the flow key its fast
+ * path last learned for a local VM (read, or written). */
+int dp_fk_scratch_io(struct dp *d, struct hs_flow_key *key, bool write);
 /* This CPU's vr_cache slot (XDP VM side only) for an IPv4 packet a VM sends
  * (host-order ports); read, or written. */
 int dp_vr_slot_io(struct dp *d, const char *vm, const char *client, uint16_t vm_port,

@@ -622,6 +622,34 @@ static void tcp4_encap4_marked(struct pkt *p)
 {
 	tcp4_encap_to(p, HOSTB4, MAC_HOSTB, 0x80);
 }
+/* A local VM's flow takes the fast path too: it alone leaves the flow key
+ * it learns from in fk_scratch, cleared after the first packet. */
+static int clear_fk_scratch(struct dp *d)
+{
+	struct hs_flow_key k = {0};
+
+	return dp_fk_scratch_io(d, &k, true);
+}
+static int cached_local_fk_cleared(struct dp *d)
+{
+	return cache_then(d, clear_fk_scratch);
+}
+static bool local_fast_taken(struct dp *d)
+{
+	struct hs_flow_key k;
+	struct hs_ip c = dp_ip(CLIENT4), v = dp_ip(VM4);
+
+	if (dp_fk_scratch_io(d, &k, false))
+		return false;
+	if (memcmp(&k.client, &c, 16) || memcmp(&k.vm, &v, 16) || ntohs(k.client_port) != 40000 ||
+	    ntohs(k.vm_port) != 8080 || k.proto != IPPROTO_TCP) {
+		printf("    the local packet did not take the IPv4 fast path (fk_scratch: port "
+		       "%u -> %u, proto %u)\n",
+		       ntohs(k.client_port), ntohs(k.vm_port), k.proto);
+		return false;
+	}
+	return true;
+}
 static int forget_flows(struct dp *d)
 {
 	struct hs_flow_key k;
@@ -1043,6 +1071,18 @@ static const struct fx table[] = {
 	 XDP_TX,
 	 HS_R_TX_DNAT_ENCAP,
 	 {N, N},
+	 .tc_skip = "the IPv4 fast path is the XDP program's only"},
+	{"cache_fast4_local_vm",
+	 DP_UPLINK,
+	 false,
+	 cached_local_fk_cleared,
+	 tcp4_in,
+	 tcp4_local,
+	 XDP_REDIRECT,
+	 HS_R_TX_DNAT_LOCAL,
+	 {N, N},
+	 0,
+	 local_fast_taken,
 	 .tc_skip = "the IPv4 fast path is the XDP program's only"},
 	{"cache_nexthop_copy_used_until_deadline",
 	 DP_UPLINK,
