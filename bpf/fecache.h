@@ -208,12 +208,13 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
  * The established-flow path of the common case, before any parse into
  * struct pkt: an untagged IPv4 frame without options, not a fragment,
  * carrying TCP (not a SYN: those may need MSS clamping) or UDP (to the
- * VXLAN port: a reply, see rp_fast4()), whose slot holds a remote VM behind an IPv4 underlay
- * (fast4) and answers for it as fe_hit() would, and which fits the tunnel.
- * Then it does what fe_deliver() does, from the slot's template and
- * deltas: the same bytes, verdict and counter. Returns -1, having written
- * nothing but fe_hit()'s check time, for every other packet (malformed
- * ones included: the full parse names what is wrong with them).
+ * VXLAN port it is a reply: rp_fast4() takes it), whose slot holds a local
+ * VM or a remote one behind an IPv4 underlay (fast4) and answers for it as
+ * fe_hit() would, and (remote) which fits the tunnel. Then it does what
+ * fe_deliver() does, from the slot's deltas and template: the same bytes,
+ * verdict and counters. Returns -1, having written nothing but fe_hit()'s
+ * check time, for every other packet (malformed ones included: the full
+ * parse names what is wrong with them).
  */
 static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
