@@ -77,6 +77,14 @@ static void b_decap_snat(struct pkt *p)
 	pk_tcp(p, 80, 40001, TCP_ACK, 0);
 	pad(p);
 }
+static void b_decap_local(struct pkt *p)
+{
+	outer_in(p, HOSTB4, MAC_HOSTB, VNI, 0);
+	to_vm(p);
+	pk_ip4(p, CLIENT4, VM4, DF, 64);
+	pk_tcp(p, 40000, 8080, TCP_ACK, 0);
+	pad(p);
+}
 static void b_reply_encap(struct pkt *p)
 {
 	from_vm(p);
@@ -111,6 +119,8 @@ static struct path paths[] = {
 	 HS_R_TX_DNAT_ENCAP,
 	 {CLIENT4, PUBR4, 40001, 80}},
 	{"uplink: decap + SNAT + FIB", DP_UPLINK, true, false, b_decap_snat, HS_R_TX_DECAP_SNAT},
+	{"uplink: decap to a local VM (host)", DP_UPLINK, true, false, b_decap_local,
+	 HS_R_TX_DECAP_LOCAL},
 	{"vmside: reply, VXLAN to front-end", DP_VMSIDE, true, false, b_reply_encap,
 	 HS_R_TX_REPLY_ENCAP},
 	{"vmside: reply, SNAT here + FIB", DP_VMSIDE, true, false, b_reply_snat,
