@@ -45,6 +45,38 @@ static __always_inline bool nh_fresh(__u32 *checked, __u64 expires)
 }
 
 #ifndef HS_CTX_SKB
+/* The fast paths' flow key for learning: on the stack it would pass the
+ * 512 bytes the call chain xdp_uplink -> handle_binding -> ... may use
+ * (kernel 6.18, clang 14). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_flow_key);
+} fk_scratch SEC(".maps");
+
+/* learn_flow() of an IPv4 flow from client to vm (as the VM sees it, after
+ * any DNAT) with entry and vm_id. 0, or -1 when the scratch key cannot be
+ * had: the caller then leaves the packet to the full path, so it calls this
+ * before writing anything. */
+static __always_inline int fast4_learn(__be32 client, __be32 vm, __be16 client_port, __be16 vm_port,
+				       __u8 proto, const struct hs_ip *entry, __u32 vm_id)
+{
+	__u32 k0 = 0;
+	struct hs_flow_key *fk = bpf_map_lookup_elem(&fk_scratch, &k0);
+
+	if (!fk)
+		return -1;
+	ip_from_v4(&fk->client, client);
+	ip_from_v4(&fk->vm, vm);
+	fk->client_port = client_port;
+	fk->vm_port = vm_port;
+	fk->proto = proto;
+	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+	learn_key(fk, entry, vm_id);
+	return 0;
+}
+
 /* An untagged IPv4 frame without options, not a fragment, whose total
  * length fits the frame and leaves room for 8 bytes of transport header:
  * its IP header (the transport header follows at +20), else NULL. */

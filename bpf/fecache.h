@@ -76,16 +76,6 @@ static __always_inline void fe_begin(struct hs_fe_slot *s, const struct pkt *p,
 }
 
 #ifndef HS_CTX_SKB
-/* fe_fast4()'s flow key for a local VM's learning: on the stack it would
- * pass the 512 bytes the call chain xdp_uplink -> handle_binding -> ... may
- * use (kernel 6.18, clang 14). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hs_flow_key);
-} fk_scratch SEC(".maps");
-
 /* fe_fast4()'s kinds of slot (fast4) */
 #define FE_FAST4_REMOTE 1
 #define FE_FAST4_LOCAL 2
@@ -219,7 +209,7 @@ static __noinline int fe_deliver(hs_ctx *ctx, struct pkt *p, const struct hs_nod
 static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
 	struct hs_fe_slot *s;
-	__u32 k, k0 = 0, ip_len = 0;
+	__u32 k, ip_len = 0;
 	struct iphdr *ip = NULL;
 	__u16 *ck = fast4_frame(ctx, &ip, &ip_len);
 	__be16 *ports;
@@ -239,20 +229,13 @@ static __always_inline int fe_fast4(struct xdp_md *ctx, const struct hs_node_con
 	    *(__u32 *)&s->key.sport != *(__u32 *)ports || s->key.proto != ip->protocol)
 		return -1;
 	if (s->fast4 == FE_FAST4_LOCAL) {
-		struct hs_flow_key *fk = bpf_map_lookup_elem(&fk_scratch, &k0);
-
-		if (!fk)
+		/* learn_flow() of the translated tuple, xlate_body(), to_local_port() */
+		if (fast4_learn(ip->saddr, *(__be32 *)&s->vm.b[12], ports[0],
+				s->vm_port ? s->vm_port : ports[1], ip->protocol, our_entry(cfg),
+				s->vm_id))
 			return -1;
-		/* xlate_body(), learn_flow(), to_local_port() */
 		fast4_xlate(ip, &ip->daddr, *(__be32 *)&s->vm.b[12], &ports[1], s->vm_port, ck,
 			    s->d_ip, s->d_l4);
-		ip_from_v4(&fk->client, ip->saddr);
-		fk->vm = s->vm;
-		fk->client_port = ports[0];
-		fk->vm_port = ports[1];
-		fk->proto = ip->protocol;
-		fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
-		learn_key(fk, our_entry(cfg), s->vm_id);
 		__builtin_memcpy((__u8 *)ip - ETH_HLEN, s->mac, ETH_ALEN);
 		__builtin_memcpy((__u8 *)ip - ETH_HLEN + ETH_ALEN, s->gw_mac, ETH_ALEN);
 		count(HS_R_TX_DNAT_LOCAL);

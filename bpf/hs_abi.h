@@ -205,34 +205,46 @@ struct hs_fe_slot {
 };
 
 /*
- * rp_cache: per-CPU direct-mapped cache of the front-end's reply path (VXLAN
- * from a peer, decapsulated, SNATed to the public address, sent toward the
- * client), private to each XDP uplink object; IPv4 outside and inside, TCP
- * and UDP. Key: the outer source and the inner tuple as received; slot
- * index hs_rp_slot_index4(). Filled by the full path, used by the XDP fast
- * path; the generation and next-hop deadline rules are fe_cache's.
+ * rp_cache: per-CPU direct-mapped cache of what the XDP uplink does with
+ * VXLAN from a peer, private to each XDP uplink object; IPv4 outside and
+ * inside, TCP and UDP. Two kinds: a reply at the front-end (decapsulated,
+ * SNATed to the public address, sent toward the client), and a packet for
+ * a VM running here (decapsulated, its flow learned, delivered). Key: the
+ * outer source and the inner tuple as received; slot index
+ * hs_rp_slot_index4(). Filled by the full path, used by the XDP fast path;
+ * the generation and next-hop deadline rules are fe_cache's.
  */
 #define HS_RP_CACHE_SLOTS HS_FE_CACHE_SLOTS
 
+enum hs_rp_kind {
+	HS_RP_SNAT = 1, /* a reply: SNAT to pub, out through the FIB's egress */
+	HS_RP_LOCAL = 2, /* for a local VM: to its port */
+};
+
 struct hs_rp_slot {
-	__be32 peer; /* outer source: the VM's host */
-	__be32 vm; /* inner source */
-	__be32 client; /* inner destination */
-	__be16 vm_port; /* inner source port */
-	__be16 client_port;
+	__be32 peer; /* outer source: the VM's host, or the front-end */
+	__be32 src; /* inner source */
+	__be32 dst; /* inner destination */
+	__be16 sport; /* inner source port */
+	__be16 dport;
 	__u8 proto;
-	__u8 valid;
-	__be16 pub_port; /* rbinding.pub_port: 0 = keep the port */
-	__be32 pub; /* rbinding.pub: the SNAT source */
-	__u32 checked; /* jiffies (low 32 bits) when expires was last checked */
-	__u32 ifindex; /* FIB egress toward the client */
+	__u8 kind; /* 0 empty, enum hs_rp_kind */
+	__be16 pub_port; /* SNAT: rbinding.pub_port, 0 = keep the port */
+	__be32 pub; /* SNAT: rbinding.pub, the new source */
+	__u32 checked; /* SNAT: jiffies (low 32 bits) when expires was last checked */
+	__u32 ifindex; /* SNAT: FIB egress toward the client; LOCAL: the VM's port */
 	__u64 gen; /* generation[0] read before the lookups that filled it */
-	__u64 expires; /* the next hop's coarse-clock deadline */
-	__u32 d_ip; /* inner IPv4 header checksum delta of the SNAT */
-	__u32 d_l4; /* inner TCP/UDP checksum delta (address and port) */
-	__u8 dmac[6]; /* Ethernet destination (FIB) */
-	__u8 smac[6]; /* Ethernet source (FIB) */
-	__u32 pad;
+	__u64 expires; /* SNAT: the next hop's coarse-clock deadline */
+	__u32 d_ip; /* SNAT: inner IPv4 header checksum delta */
+	__u32 d_l4; /* SNAT: inner TCP/UDP checksum delta (address and port) */
+	__u8 dmac[6]; /* Ethernet destination: FIB (SNAT); the VM's (LOCAL) */
+	__u8 smac[6]; /* Ethernet source: FIB (SNAT); its gateway's (LOCAL) */
+	__u8 fwd; /* LOCAL: the forwarded flag (HS_VXLAN_RSVD_FWD) it holds for */
+	__u8 learn; /* LOCAL: learn the flow (not forwarded, source not a VM) */
+	__u16 pad;
+	__u32 vm_id; /* LOCAL: the VM's id, for the learned flow */
+	__u32 pad2;
+	struct hs_ip entry; /* LOCAL: peer in the 16-byte form, the learned entry */
 };
 
 /*
@@ -346,7 +358,7 @@ _Static_assert(sizeof(struct hs_nexthop_entry) == 32, "hs_nexthop_entry");
 _Static_assert(sizeof(struct hs_generation) == 8, "hs_generation");
 _Static_assert(sizeof(struct hs_fe_key) == 40, "hs_fe_key");
 _Static_assert(sizeof(struct hs_fe_slot) == 216, "hs_fe_slot");
-_Static_assert(sizeof(struct hs_rp_slot) == 72, "hs_rp_slot");
+_Static_assert(sizeof(struct hs_rp_slot) == 96, "hs_rp_slot");
 _Static_assert(sizeof(struct hs_vr_slot) == 128, "hs_vr_slot");
 
 #endif

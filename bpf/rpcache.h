@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The front-end's reply cache (rp_cache; struct hs_rp_slot in hs_abi.h):
- * what the peers, vms, rbindings and nexthops lookups gave a VXLAN reply
- * from a VM's host, kept per CPU so that the flow's next reply skips them
- * and its parse. XDP uplink only, IPv4 outside and inside, TCP and UDP.
- * Contract: rp_fill4() stores the full path's decision for q (never fails,
- * fills nothing for a reply it cannot describe); rp_fast4() either does to
- * a frame exactly what handle_vxlan() would (same bytes, verdict and
- * counter) or returns -1 having written nothing but the check time.
+ * The XDP uplink's cache of VXLAN it decapsulates (rp_cache; struct
+ * hs_rp_slot in hs_abi.h): what the peers, vms, rbindings and nexthops
+ * lookups gave a flow's last packet, kept per CPU so that its next one
+ * skips them and the parse. Two kinds: a reply at the front-end (SNAT to
+ * the public address, out toward the client) and a packet for a VM running
+ * here (its flow learned as handle_vxlan() learns it, delivered to its
+ * port). IPv4 outside and inside, TCP and UDP. Contract: rp_fill_*4() store
+ * the full path's decision for q (never fail, fill nothing for a packet
+ * they cannot describe); rp_fast4() either does to a frame exactly what
+ * handle_vxlan() would (same bytes, verdict and counters) or returns -1
+ * having written nothing but the check time.
  */
 #ifndef HS_BPF_RPCACHE_H
 #define HS_BPF_RPCACHE_H
@@ -32,37 +35,54 @@ struct {
 #define RP4_L4 (RP4_IP + 20)
 
 /*
- * handle_vxlan() found no VM for q (the inner packet, not yet translated)
- * and is about to SNAT it to rb and send it through nh: store that for q's
- * outer source and tuple, with the generation gen read before its first
- * lookup. Only what rp_fast4() can take: IPv4 in IPv4, TCP or UDP, not a
- * fragment, an IPv4 public address.
+ * This CPU's slot for q (the inner packet as received) from outer_src,
+ * claimed for it (emptied, key written), when rp_fast4() could take q:
+ * IPv4 in IPv4, TCP or UDP, not a fragment. NULL otherwise.
  */
-static __always_inline void rp_fill4(const struct hs_ip *outer_src, const struct pkt *q,
-				     const struct hs_rbinding *rb, const struct hs_nexthop *nh,
-				     __u64 gen)
+static __always_inline struct hs_rp_slot *rp_claim(const struct hs_ip *outer_src,
+						   const struct pkt *q)
 {
 	struct hs_rp_slot *s;
 	__be32 peer, src, dst;
-	__u32 k, d;
+	__u32 k;
 
 	if (!ip_is_v4(outer_src) || !q->v4 || q->frag || !q->has_l4 ||
-	    (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP) || !ip_is_v4(&rb->pub))
-		return;
+	    (q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP))
+		return NULL;
 	__builtin_memcpy(&peer, &outer_src->b[12], 4);
 	__builtin_memcpy(&src, &q->src.b[12], 4);
 	__builtin_memcpy(&dst, &q->dst.b[12], 4);
 	k = hs_rp_slot_index4(peer, src, dst, q->sport, q->dport, q->proto);
 	s = bpf_map_lookup_elem(&rp_cache, &k);
 	if (!s)
-		return;
-	s->valid = 0;
+		return NULL;
+	s->kind = 0;
 	s->peer = peer;
-	s->vm = src;
-	s->client = dst;
-	s->vm_port = q->sport;
-	s->client_port = q->dport;
+	s->src = src;
+	s->dst = dst;
+	s->sport = q->sport;
+	s->dport = q->dport;
 	s->proto = q->proto;
+	return s;
+}
+
+/*
+ * handle_vxlan() found no VM for q (not yet translated) and is about to
+ * SNAT it to rb and send it through nh; gen was read before its first
+ * lookup. Only for an IPv4 public address.
+ */
+static __always_inline void rp_fill_snat4(const struct hs_ip *outer_src, const struct pkt *q,
+					  const struct hs_rbinding *rb, const struct hs_nexthop *nh,
+					  __u64 gen)
+{
+	struct hs_rp_slot *s;
+	__u32 d;
+
+	if (!ip_is_v4(&rb->pub))
+		return;
+	s = rp_claim(outer_src, q);
+	if (!s)
+		return;
 	__builtin_memcpy(&s->pub, &rb->pub.b[12], 4);
 	s->pub_port = rb->pub_port;
 	s->ifindex = nh->ifindex;
@@ -76,19 +96,44 @@ static __always_inline void rp_fill4(const struct hs_ip *outer_src, const struct
 		d += csum_delta16(q->sport, rb->pub_port);
 	s->d_l4 = d;
 	s->gen = gen;
-	s->valid = 1;
+	s->kind = HS_RP_SNAT;
 }
 
 /*
- * The reply path of the common case, called by fe_fast4() for a frame it
- * found to be untagged IPv4 without options, not a fragment, UDP to the
- * VXLAN port. Takes it when it is addressed to our IPv4 underlay address,
- * carries a well-formed VXLAN header of our VNI and, inside, an untagged
- * IPv4 packet without options that is TCP (not a SYN) or UDP, not a
- * fragment, with consistent lengths, ending inside the outer packet; and
- * when the slot for its outer source and inner tuple answers (generation,
- * next-hop deadline). Then it SNATs, removes the outer headers, writes the
- * Ethernet addresses and sends, as handle_vxlan() does.
+ * handle_vxlan() is delivering q to vm, which runs here, having learned
+ * its flow when learn (fwd: the packet's forwarded flag); gen was read
+ * before its first lookup.
+ */
+static __always_inline void rp_fill_local4(const struct hs_ip *outer_src, const struct pkt *q,
+					   const struct hs_vm *vm, bool fwd, bool learn, __u64 gen)
+{
+	struct hs_rp_slot *s = rp_claim(outer_src, q);
+
+	if (!s)
+		return;
+	s->ifindex = vm->ifindex;
+	__builtin_memcpy(s->dmac, vm->mac, ETH_ALEN);
+	__builtin_memcpy(s->smac, vm->gw_mac, ETH_ALEN);
+	s->fwd = fwd;
+	s->learn = learn;
+	s->vm_id = vm->vm_id;
+	s->entry = *outer_src;
+	s->gen = gen;
+	s->kind = HS_RP_LOCAL;
+}
+
+/*
+ * Called by fe_fast4() for a frame it found to be untagged IPv4 without
+ * options, not a fragment, UDP to the VXLAN port, lengths consistent.
+ * Takes it when it is addressed to our IPv4 underlay address, carries a
+ * VXLAN header of our VNI with the I flag and, inside, an untagged IPv4
+ * packet without options that is TCP (not a SYN) or UDP, not a fragment,
+ * with consistent lengths, ending inside the outer packet; and when the
+ * slot for its outer source and inner tuple answers (generation; for a
+ * reply the next-hop deadline; for a local VM the same forwarded flag).
+ * Then it does what handle_vxlan() does: SNAT, strip the outer headers,
+ * write the Ethernet addresses toward the client; or learn the flow (as
+ * the slot says), strip, write the VM's Ethernet addresses, deliver.
  */
 static __always_inline int rp_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
@@ -120,13 +165,22 @@ static __always_inline int rp_fast4(struct xdp_md *ctx, const struct hs_node_con
 		return -1;
 	k = hs_rp_slot_index4(oip->saddr, ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol);
 	s = bpf_map_lookup_elem(&rp_cache, &k);
-	if (!s || !s->valid || s->gen != gen || s->peer != oip->saddr || s->vm != ip->saddr ||
-	    s->client != ip->daddr || *(__u32 *)&s->vm_port != *(__u32 *)ports ||
-	    s->proto != ip->protocol || !nh_fresh(&s->checked, s->expires))
+	if (!s || !s->kind || s->gen != gen || s->peer != oip->saddr || s->src != ip->saddr ||
+	    s->dst != ip->daddr || *(__u32 *)&s->sport != *(__u32 *)ports ||
+	    s->proto != ip->protocol)
 		return -1;
-
-	/* xlate() of the source, then strip_outer() and set_eth() */
-	fast4_xlate(ip, &ip->saddr, s->pub, &ports[0], s->pub_port, ck, s->d_ip, s->d_l4);
+	if (s->kind == HS_RP_LOCAL) {
+		/* learn_flow() as the slot says, strip_outer(), to_local_vm() */
+		if (!!(vx[1] & HS_VXLAN_RSVD_FWD) != s->fwd ||
+		    (s->learn && fast4_learn(ip->saddr, ip->daddr, ports[0], ports[1], ip->protocol,
+					     &s->entry, s->vm_id)))
+			return -1;
+	} else {
+		/* xlate() of the source first */
+		if (!nh_fresh(&s->checked, s->expires))
+			return -1;
+		fast4_xlate(ip, &ip->saddr, s->pub, &ports[0], s->pub_port, ck, s->d_ip, s->d_l4);
+	}
 	if (bpf_xdp_adjust_head(ctx, RP4_INNER))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	data = (void *)(long)ctx->data;
@@ -134,6 +188,10 @@ static __always_inline int rp_fast4(struct xdp_md *ctx, const struct hs_node_con
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	__builtin_memcpy(data, s->dmac, ETH_ALEN);
 	__builtin_memcpy(data + ETH_ALEN, s->smac, ETH_ALEN);
+	if (s->kind == HS_RP_LOCAL) {
+		count(HS_R_TX_DECAP_LOCAL);
+		return bpf_redirect(s->ifindex, 0);
+	}
 	return fast4_send(ctx, s->ifindex, HS_R_TX_DECAP_SNAT);
 }
 #endif

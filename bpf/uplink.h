@@ -147,8 +147,14 @@ static __noinline int handle_vxlan(hs_ctx *ctx, struct pkt *p, const struct hs_n
 		 * still goes to that host until the VM runs here */
 		if (vm->kind == HS_VM_LOCAL ||
 		    (vm->kind == HS_VM_INCOMING && (fwd || ip_eq(&outer_src, &vm->host)))) {
-			if (!fwd && !bpf_map_lookup_elem(&vms, &q->src))
+			bool learn = !fwd && !bpf_map_lookup_elem(&vms, &q->src);
+
+			if (learn)
 				learn_flow(q, &outer_src, vm->vm_id);
+#ifndef HS_CTX_SKB
+			if (cache)
+				rp_fill_local4(&outer_src, q, vm, fwd, learn, gen);
+#endif
 			if (strip_outer(ctx, q, base) || mss_clamp(ctx, q, cfg))
 				return verdict(HS_DROP, HS_R_DROP_ERROR);
 			return to_local_vm(ctx, q, vm, HS_R_TX_DECAP_LOCAL);
@@ -183,7 +189,7 @@ static __noinline int handle_vxlan(hs_ctx *ctx, struct pkt *p, const struct hs_n
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
 #ifndef HS_CTX_SKB
 	if (cache)
-		rp_fill4(&outer_src, q, rb, &nh, gen);
+		rp_fill_snat4(&outer_src, q, rb, &nh, gen);
 #endif
 	if (strip_outer(ctx, q, base) || xlate(ctx, q, false, &rb->pub, rb->pub_port) ||
 	    mss_clamp(ctx, q, cfg) || set_eth(ctx, nh.dmac, nh.smac))

@@ -149,7 +149,7 @@ static int reply_mark_slot(struct dp *d)
 	if (reply_first(d) ||
 	    dp_rp_slot_io(d, HOSTB4, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
 		return -1;
-	if (!s.valid) {
+	if (s.kind != HS_RP_SNAT) {
 		printf("    no reply-cache slot for HOSTB4 / VM4:8080 -> CLIENT4:40000\n");
 		return -1;
 	}
@@ -259,6 +259,46 @@ static void forwarded_out(struct pkt *p)
 	inner_tcp4(p);
 }
 
+/*
+ * ---- rp_cache's other kind: VXLAN for a VM running here ----
+ * Each prep sends decap4_in once (which fills the slot and learns the
+ * flow), then changes something.
+ */
+static int decap_first(struct dp *d)
+{
+	return dp_send(d, DP_UPLINK, decap4_in, NULL);
+}
+static int local_mark_slot(struct dp *d)
+{
+	struct hs_rp_slot s;
+
+	if (decap_first(d) ||
+	    dp_rp_slot_io(d, HOSTB4, CLIENT4, VM4, 40000, 8080, IPPROTO_TCP, &s, false))
+		return -1;
+	if (s.kind != HS_RP_LOCAL) {
+		printf("    no local-VM slot for HOSTB4 / CLIENT4:40000 -> VM4:8080 (kind %u)\n",
+		       s.kind);
+		return -1;
+	}
+	dp_mac(MAC_MARK, s.dmac);
+	return dp_rp_slot_io(d, HOSTB4, CLIENT4, VM4, 40000, 8080, IPPROTO_TCP, &s, true);
+}
+static void inner_tcp4_marked(struct pkt *p)
+{
+	pk_eth(p, MAC_MARK, MAC_GW);
+	pk_ip4(p, CLIENT4, VM4, DF, 64);
+	pk_tcp(p, 40000, 8080, TCP_ACK, 0);
+	pk_payload(p, PAYLOAD, 1);
+}
+/* the flow forgotten (as the LRU map forgets): the next packet learns it */
+static int decap_then_forgotten(struct dp *d)
+{
+	return decap_first(d) || dp_flow_del(d, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP);
+}
+static int decap_then_vm_forwarded(struct dp *d)
+{
+	return decap_first(d) || vm4_fwd_c(d);
+}
 #define N FX_NONE
 #define LEARN HS_R_FLOW_LEARNED
 static const struct fx table[] = {
@@ -284,6 +324,47 @@ static const struct fx table[] = {
 	 {LEARN, N},
 	 0,
 	 learned_b6},
+	{"vxlan_cache_local_frame_from_slot",
+	 DP_UPLINK,
+	 false,
+	 local_mark_slot,
+	 decap4_in,
+	 inner_tcp4_marked,
+	 XDP_REDIRECT,
+	 HS_R_TX_DECAP_LOCAL,
+	 {N, N},
+	 .tc_skip = "the VXLAN cache is the XDP program's only"},
+	{"vxlan_cache_local_flow_forgotten_learned_again",
+	 DP_UPLINK,
+	 false,
+	 decap_then_forgotten,
+	 decap4_in,
+	 inner_tcp4,
+	 XDP_REDIRECT,
+	 HS_R_TX_DECAP_LOCAL,
+	 {LEARN, N},
+	 0,
+	 learned_b4},
+	{"vxlan_cache_local_forwarded_packet_not_learned",
+	 DP_UPLINK,
+	 false,
+	 decap_then_forgotten,
+	 decap_fwd_in,
+	 inner_tcp4,
+	 XDP_REDIRECT,
+	 HS_R_TX_DECAP_LOCAL,
+	 {N, N},
+	 0,
+	 not_learned},
+	{"vxlan_cache_local_vm_left_next_packet_forwarded",
+	 DP_UPLINK,
+	 false,
+	 decap_then_vm_forwarded,
+	 decap4_in,
+	 forwarded_out,
+	 XDP_TX,
+	 HS_R_TX_FORWARD,
+	 {N, N}},
 	{"decap_forwarded_packet_not_learned",
 	 DP_UPLINK,
 	 false,
