@@ -85,6 +85,13 @@ static void b_decap_local(struct pkt *p)
 	pk_tcp(p, 40000, 8080, TCP_ACK, 0);
 	pad(p);
 }
+static void b_ew_encap(struct pkt *p)
+{
+	from_vm(p);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pad(p);
+}
 static void b_reply_encap(struct pkt *p)
 {
 	from_vm(p);
@@ -125,6 +132,8 @@ static struct path paths[] = {
 	 HS_R_TX_REPLY_ENCAP},
 	{"vmside: reply, SNAT here + FIB", DP_VMSIDE, true, false, b_reply_snat,
 	 HS_R_TX_REPLY_SNAT},
+	{"vmside: east-west, VXLAN to its host", DP_VMSIDE, true, false, b_ew_encap,
+	 HS_R_TX_EW_ENCAP},
 };
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
 

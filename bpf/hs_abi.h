@@ -248,37 +248,46 @@ struct hs_rp_slot {
 };
 
 /*
- * vr_cache: per-CPU direct-mapped cache of the VM-side reply path (a VM's
- * packet to a client, encapsulated to the flow's front-end, or SNATed here
- * when that is us), private to each XDP VM-side object; IPv4 inside and outside, TCP
+ * vr_cache: per-CPU direct-mapped cache of the VM-side program's paths (a
+ * VM's reply to a client, encapsulated to the flow's front-end or SNATed
+ * here when that is us; a VM's packet to another VM, encapsulated to its
+ * host or delivered here), private to each XDP VM-side object; IPv4 inside and outside, TCP
  * and UDP. Key: the VM's port and the tuple as sent; slot index
  * hs_fe_slot_index4(). The flows entry it was filled from is not trusted:
  * each packet still looks its flow up and must find the same answer.
  */
+enum hs_vr_kind {
+	HS_VR_REPLY_ENCAP = 1, /* a reply, encapsulated to the flow's front-end */
+	HS_VR_REPLY_SNAT = 2, /* a reply, SNATed here (we are the front-end) */
+	HS_VR_EW_ENCAP = 3, /* to a VM on another host */
+	HS_VR_EW_LOCAL = 4, /* to a VM on this host */
+};
+
 struct hs_vr_slot {
 	__be32 vm; /* source */
-	__be32 client; /* destination */
+	__be32 client; /* destination (east-west: the other VM) */
 	__be16 vm_port;
 	__be16 client_port;
 	__u8 proto;
-	__u8 valid;
-	__u8 has_flow; /* the flows entry existed (and said host) */
-	__u8 snat; /* 1: host is ours, SNAT here; 0: encapsulate to host */
+	__u8 kind; /* 0 empty, enum hs_vr_kind */
+	__u8 has_flow; /* replies: the flows entry existed (and said host) */
+	__u8 pad;
 	__u32 in_ifindex; /* the VM's port: where the packet must come from */
-	__u32 ifindex; /* FIB egress toward host (encap) or the client (SNAT) */
+	__u32 ifindex; /* FIB egress toward host or the client; EW_LOCAL: the VM's port */
 	__u32 checked; /* jiffies (low 32 bits) when expires was last checked */
-	__be32 host; /* the flow's entry (the VM's own when has_flow is 0) */
+	__be32 host; /* replies: the entry (the VM's own when has_flow is 0) */
 	__u64 gen; /* generation[0] read before the lookups that filled it */
-	__u64 expires; /* the next hop's coarse-clock deadline */
-	/* encap: encap_tmpl4()'s outer headers, lengths and checksum 0;
-	 * SNAT: the Ethernet destination and source toward the client */
-	__u64 tmpl[7];
-	__u32 osum; /* encap: 16-bit sum of the template's IPv4 header */
-	__be32 pub; /* SNAT: rbinding.pub */
-	__u32 d_ip; /* SNAT: IPv4 header checksum delta */
-	__u32 d_l4; /* SNAT: TCP/UDP checksum delta (address and port) */
-	__be16 pub_port; /* SNAT: rbinding.pub_port, 0 = keep the port */
-	__u16 pad;
+	__u64 expires; /* the next hop's coarse-clock deadline (not EW_LOCAL) */
+	/* REPLY_ENCAP: encap_tmpl4()'s outer headers, lengths and checksum 0;
+	 * EW_ENCAP: the same and the inner Ethernet addresses after them;
+	 * REPLY_SNAT, EW_LOCAL: the Ethernet destination and source */
+	__u64 tmpl[8];
+	__u32 osum; /* *_ENCAP: 16-bit sum of the template's IPv4 header */
+	__be32 pub; /* REPLY_SNAT: rbinding.pub */
+	__u32 d_ip; /* REPLY_SNAT: IPv4 header checksum delta */
+	__u32 d_l4; /* REPLY_SNAT: TCP/UDP checksum delta (address and port) */
+	__be16 pub_port; /* REPLY_SNAT: rbinding.pub_port, 0 = keep the port */
+	__u16 pad1;
 	__u32 pad2;
 };
 
@@ -359,6 +368,6 @@ _Static_assert(sizeof(struct hs_generation) == 8, "hs_generation");
 _Static_assert(sizeof(struct hs_fe_key) == 40, "hs_fe_key");
 _Static_assert(sizeof(struct hs_fe_slot) == 216, "hs_fe_slot");
 _Static_assert(sizeof(struct hs_rp_slot) == 96, "hs_rp_slot");
-_Static_assert(sizeof(struct hs_vr_slot) == 128, "hs_vr_slot");
+_Static_assert(sizeof(struct hs_vr_slot) == 136, "hs_vr_slot");
 
 #endif

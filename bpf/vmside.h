@@ -108,6 +108,45 @@ static __noinline int reply(hs_ctx *ctx, struct pkt *p, const struct hs_node_con
 	return verdict(send_to(ctx, &nh), HS_R_TX_REPLY_SNAT);
 }
 
+/* To peer, another VM (gen: as for reply()). Out of line: inlined, its
+ * next hop would join vmside_main()'s frame on the deepest call chain (and
+ * a BPF function takes five arguments: the configuration is looked up). */
+static __noinline int east_west(hs_ctx *ctx, struct pkt *p, const struct hs_vm *vm,
+				const struct hs_vm *peer, __u64 gen)
+{
+	const struct hs_node_config *cfg = node_cfg();
+	const struct hs_ip *src;
+	struct hs_nexthop nh;
+	int act;
+
+	if (!cfg)
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
+
+	if (peer->kind == HS_VM_LOCAL) {
+		if (mss_clamp(ctx, p, cfg))
+			return verdict(HS_DROP, HS_R_DROP_ERROR);
+#ifndef HS_CTX_SKB
+		if (gen != HS_GEN_NONE)
+			vr_fill_ew_local4(ctx, p, peer, gen);
+#endif
+		return to_local_vm(ctx, p, peer, HS_R_TX_EW_LOCAL);
+	}
+	if (tunnel_fit(ctx, p, cfg, &peer->host, &act))
+		return act;
+	if (mss_clamp(ctx, p, cfg) || set_eth(ctx, peer->mac, vm->mac))
+		return verdict(HS_DROP, HS_R_DROP_ERROR);
+	/* to_host(), with the slot filled once the next hop is known */
+	src = our_addr(cfg, &peer->host);
+	if (ip_is_zero(src) || fib_out(ctx, src, &peer->host, &nh))
+		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
+	nh.fwd = 0;
+#ifndef HS_CTX_SKB
+	if (gen != HS_GEN_NONE)
+		vr_fill_ew_encap4(ctx, p, cfg, vm, peer, &nh, gen);
+#endif
+	return encap_send(ctx, p, cfg, &peer->host, &nh, HS_R_TX_EW_ENCAP);
+}
+
 /* Ethernet and IP headers into p: 0, or the DROP_MALFORMED_* reason. Not
  * IP: 0 with *proto saying so. */
 static __always_inline int vmside_parse(hs_ctx *ctx, struct pkt *p, __u16 *proto)
@@ -132,7 +171,7 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 	__u64 gen = HS_GEN_NONE;
 	struct pkt *p;
 	__u16 proto;
-	int rc, act;
+	int rc;
 
 	if (!cfg || !(cfg->flags & HS_CFG_F_ENABLED))
 		return verdict(HS_PASS, HS_R_PASS_DISABLED);
@@ -181,17 +220,7 @@ static __always_inline int vmside_main(hs_ctx *ctx)
 	if (!peer)
 		return reply(ctx, p, cfg, vm, gen);
 
-	/* east-west */
-	if (peer->kind == HS_VM_LOCAL) {
-		if (mss_clamp(ctx, p, cfg))
-			return verdict(HS_DROP, HS_R_DROP_ERROR);
-		return to_local_vm(ctx, p, peer, HS_R_TX_EW_LOCAL);
-	}
-	if (tunnel_fit(ctx, p, cfg, &peer->host, &act))
-		return act;
-	if (mss_clamp(ctx, p, cfg) || set_eth(ctx, peer->mac, vm->mac))
-		return verdict(HS_DROP, HS_R_DROP_ERROR);
-	return to_host(ctx, p, cfg, &peer->host, false, HS_R_TX_EW_ENCAP);
+	return east_west(ctx, p, vm, peer, gen);
 }
 
 #endif

@@ -85,7 +85,7 @@ static int vr_mark_slot(struct dp *d)
 	if (primary_c(d) || reply_first(d) ||
 	    dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
 		return -1;
-	if (!s.valid) {
+	if (s.kind != HS_VR_REPLY_ENCAP) {
 		printf("    no VM-side cache slot for VM4:8080 -> CLIENT4:40000\n");
 		return -1;
 	}
@@ -136,9 +136,8 @@ static int vr_mark_snat_slot(struct dp *d)
 	if (flow_us(d) || reply_first(d) ||
 	    dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
 		return -1;
-	if (!s.valid || !s.snat) {
-		printf("    no SNAT slot for VM4:8080 -> CLIENT4:40000 (valid %u, snat %u)\n",
-		       s.valid, s.snat);
+	if (s.kind != HS_VR_REPLY_SNAT) {
+		printf("    no SNAT slot for VM4:8080 -> CLIENT4:40000 (kind %u)\n", s.kind);
 		return -1;
 	}
 	dp_mac(MAC_MARK, (uint8_t *)s.tmpl);
@@ -351,6 +350,57 @@ static void arp_in(struct pkt *p)
 	p->d[13] = 0x06;
 }
 
+/* ---- east-west through vr_cache (XDP only) ---- */
+static int ew_first(struct dp *d)
+{
+	return dp_send(d, DP_VMSIDE, ew_in, NULL);
+}
+/* sends ew_in once with VM2 set up by setup, then marks the slot: byte
+ * off of its template gets value v */
+static int ew_mark(struct dp *d, int (*setup)(struct dp *), uint8_t kind, size_t off, uint8_t v)
+{
+	struct hs_vr_slot s;
+
+	if (setup(d) || ew_first(d) ||
+	    dp_vr_slot_io(d, VM4, VM2_4, 7000, 7001, IPPROTO_UDP, &s, false))
+		return -1;
+	if (s.kind != kind) {
+		printf("    east-west slot VM4:7000 -> VM2_4:7001 has kind %u, not %u\n", s.kind,
+		       kind);
+		return -1;
+	}
+	((uint8_t *)s.tmpl)[off] = v;
+	return dp_vr_slot_io(d, VM4, VM2_4, 7000, 7001, IPPROTO_UDP, &s, true);
+}
+static int ew_remote_marked_prep(struct dp *d)
+{
+	return ew_mark(d, vm2_remote, HS_VR_EW_ENCAP, 14 + 20 + 8 + 1, 0x80);
+}
+static void ew_remote_marked(struct pkt *p)
+{
+	outer(p, HOSTB4, MAC_HOSTB, vx_sport(VM4, VM2_4, 7000, 7001, 17), 0x80);
+	pk_eth(p, MAC_VM2, MAC_VM);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pk_payload(p, 64, 6);
+}
+/* the Ethernet destination's last byte */
+static int ew_local_marked_prep(struct dp *d)
+{
+	return ew_mark(d, vm2_local, HS_VR_EW_LOCAL, 5, 0x99);
+}
+static void ew_local_marked(struct pkt *p)
+{
+	pk_eth(p, "52:54:00:00:00:99", MAC_GW2);
+	pk_ip4(p, VM4, VM2_4, DF, 64);
+	pk_udp(p, 7000, 7001);
+	pk_payload(p, 64, 6);
+}
+static int ew_then_vm2_remote(struct dp *d)
+{
+	return vm2_local(d) || ew_first(d) || vm2_remote(d);
+}
+
 #define N FX_NONE
 static const struct fx table[] = {
 	{"reply_snat_here_by_flow",
@@ -531,6 +581,35 @@ static const struct fx table[] = {
 	 DP_VMSIDE,
 	 false,
 	 vm2_remote,
+	 ew_in,
+	 ew_remote,
+	 XDP_REDIRECT,
+	 HS_R_TX_EW_ENCAP,
+	 {N, N}},
+	{"vr_cache_ew_remote_frame_from_slot",
+	 DP_VMSIDE,
+	 false,
+	 ew_remote_marked_prep,
+	 ew_in,
+	 ew_remote_marked,
+	 XDP_REDIRECT,
+	 HS_R_TX_EW_ENCAP,
+	 {N, N},
+	 .tc_skip = "the VM-side cache is the XDP program's only"},
+	{"vr_cache_ew_local_frame_from_slot",
+	 DP_VMSIDE,
+	 false,
+	 ew_local_marked_prep,
+	 ew_in,
+	 ew_local_marked,
+	 XDP_REDIRECT,
+	 HS_R_TX_EW_LOCAL,
+	 {N, N},
+	 .tc_skip = "the VM-side cache is the XDP program's only"},
+	{"vr_cache_ew_peer_moved_next_packet_follows",
+	 DP_VMSIDE,
+	 false,
+	 ew_then_vm2_remote,
 	 ew_in,
 	 ew_remote,
 	 XDP_REDIRECT,

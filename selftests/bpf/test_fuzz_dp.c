@@ -480,7 +480,7 @@ static bool vr_answers(struct dp *d, const struct pkt *p)
 			  &s) ||
 	    dp_gen_get(d, &gen))
 		return false;
-	return s.valid && s.gen == gen && s.vm == vm && s.client == client &&
+	return s.kind && s.gen == gen && s.vm == vm && s.client == client &&
 	       !memcmp(&s.vm_port, b + 34, 4) && s.proto == b[23];
 }
 
@@ -848,8 +848,9 @@ static enum hs_result uplink_cache(void)
 			     sizeof(cache_seeds) / sizeof(cache_seeds[0]), count_vm);
 }
 
-/* The VM side with VM4 local (primary front-end HOSTC4) and flows of
- * s_vm_flow's tuples: to HOSTB4, to us (SNAT here), and none. */
+/* The VM side with VM4 local (primary front-end HOSTC4), flows of
+ * s_vm_flow's tuples (to HOSTB4, to us: SNAT here, and none), and VM2_4 on
+ * HOSTB4 (east-west). */
 static enum hs_result vmside_cache(void)
 {
 	ASSERT_EQ(dp_reset(&dp), 0);
@@ -858,6 +859,8 @@ static enum hs_result vmside_cache(void)
 	ASSERT_EQ(dp_flow_put(&dp, CLIENT4, 40000, VM4, 8080, IPPROTO_TCP, HOSTB4), 0);
 	ASSERT_EQ(dp_flow_put(&dp, CLIENT4, 40001, VM4, 8080, IPPROTO_TCP, US4), 0);
 	ASSERT_EQ(dp_flow_put(&dp, CLIENT4, 40000, VM4, 5353, IPPROTO_UDP, HOSTB4), 0);
+	/* east-west: s_vm_flow's packets to VM2_4 */
+	ASSERT_EQ(dp_vm_remote_mac(&dp, VM2_4, HS_VM_REMOTE, HOSTB4, US4, MAC_VM2), 0);
 	return cache_vs_full(&dp, DP_VMSIDE, vm_cache_seeds,
 			     sizeof(vm_cache_seeds) / sizeof(vm_cache_seeds[0]), count_vm);
 }
