@@ -141,20 +141,28 @@ static int reply_first(struct dp *d)
 {
 	return dp_send(d, DP_UPLINK, reply4_in, NULL);
 }
-/* The frame is sent from the slot: a next-hop MAC put there comes out. */
-static int reply_mark_slot(struct dp *d)
+/* Sends build once (which fills the slot of HOSTB4 / src:sport -> dst:dport,
+ * TCP, of kind), then puts MAC_MARK in the slot's Ethernet destination:
+ * the next frame must show it, so it was sent from the slot. */
+static int rp_mark(struct dp *d, void (*build)(struct pkt *), const char *src, const char *dst,
+		   uint16_t sport, uint16_t dport, uint8_t kind)
 {
 	struct hs_rp_slot s;
 
-	if (reply_first(d) ||
-	    dp_rp_slot_io(d, HOSTB4, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
+	if (dp_send(d, DP_UPLINK, build, NULL) ||
+	    dp_rp_slot_io(d, HOSTB4, src, dst, sport, dport, IPPROTO_TCP, &s, false))
 		return -1;
-	if (s.kind != HS_RP_SNAT) {
-		printf("    no reply-cache slot for HOSTB4 / VM4:8080 -> CLIENT4:40000\n");
+	if (s.kind != kind) {
+		printf("    the slot of HOSTB4 / %s:%u -> %s:%u has kind %u, not %u\n", src, sport,
+		       dst, dport, s.kind, kind);
 		return -1;
 	}
 	dp_mac(MAC_MARK, s.dmac);
-	return dp_rp_slot_io(d, HOSTB4, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, true);
+	return dp_rp_slot_io(d, HOSTB4, src, dst, sport, dport, IPPROTO_TCP, &s, true);
+}
+static int reply_mark_slot(struct dp *d)
+{
+	return rp_mark(d, reply4_in, VM4, CLIENT4, 8080, 40000, HS_RP_SNAT);
 }
 static void reply4_out_marked(struct pkt *p)
 {
@@ -270,18 +278,7 @@ static int decap_first(struct dp *d)
 }
 static int local_mark_slot(struct dp *d)
 {
-	struct hs_rp_slot s;
-
-	if (decap_first(d) ||
-	    dp_rp_slot_io(d, HOSTB4, CLIENT4, VM4, 40000, 8080, IPPROTO_TCP, &s, false))
-		return -1;
-	if (s.kind != HS_RP_LOCAL) {
-		printf("    no local-VM slot for HOSTB4 / CLIENT4:40000 -> VM4:8080 (kind %u)\n",
-		       s.kind);
-		return -1;
-	}
-	dp_mac(MAC_MARK, s.dmac);
-	return dp_rp_slot_io(d, HOSTB4, CLIENT4, VM4, 40000, 8080, IPPROTO_TCP, &s, true);
+	return rp_mark(d, decap4_in, CLIENT4, VM4, 40000, 8080, HS_RP_LOCAL);
 }
 static void inner_tcp4_marked(struct pkt *p)
 {
