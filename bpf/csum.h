@@ -44,6 +44,21 @@ static __always_inline __u16 csum_apply(__u16 check, __u32 delta)
 	return ~csum_fold((__u64)(__u16)~check + delta);
 }
 
+/* csum_fold() of a sum below 2^32 (a few words): the 64-bit steps are
+ * no-ops then, and the fast paths skip them. */
+static __always_inline __u16 csum_fold32(__u32 s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+/* csum_apply() of a delta of a few words (below 2^31): the same result. */
+static __always_inline __u16 csum_apply32(__u16 check, __u32 delta)
+{
+	return ~csum_fold32((__u32)(__u16)~check + delta);
+}
+
 /* Sum of n bytes (n even, constant) as 16-bit words. */
 static __always_inline __u32 csum_sum_bytes(const void *p, int n)
 {

@@ -479,7 +479,7 @@ static __always_inline int encap_emit4(struct xdp_md *ctx, const __u64 *tmpl, __
 	if (len & 2)
 		*(__u16 *)(o + (len & ~3)) = *((const __u16 *)&tmpl[len / 8] + ((len & 4) ? 2 : 0));
 	*(__be16 *)(o + ENC4_IP + 2) = bpf_htons(tot);
-	*(__u16 *)(o + ENC4_IP + 10) = ~csum_fold(osum + bpf_htons(tot));
+	*(__u16 *)(o + ENC4_IP + 10) = ~csum_fold32(osum + bpf_htons(tot));
 	*(__be16 *)(o + ENC4_UDP + 4) = bpf_htons(tot - 20);
 	return 0;
 }

@@ -145,13 +145,13 @@ static __always_inline void fast4_xlate(struct iphdr *ip, __be32 *a, __be32 addr
 	__u16 c;
 
 	*a = addr;
-	ip->check = csum_apply(ip->check, d_ip);
+	ip->check = csum_apply32(ip->check, d_ip);
 	if (port)
 		*port_at = port;
 	if (ip->protocol == IPPROTO_TCP) {
-		*ck = csum_apply(*ck, d_l4);
+		*ck = csum_apply32(*ck, d_l4);
 	} else if (*ck) {
-		c = csum_apply(*ck, d_l4);
+		c = csum_apply32(*ck, d_l4);
 		*ck = c ? c : 0xffff;
 	}
 }
