@@ -172,13 +172,25 @@ static __always_inline int encap_send(hs_ctx *ctx, struct pkt *p, const struct h
 	return verdict(send_to(ctx, nh), r);
 }
 
+/* The next hop toward host from our address of its family, unflagged: 0,
+ * or -1 when we have no such address or no route (DROP_NO_ROUTE). */
+static __always_inline int host_nh(hs_ctx *ctx, const struct hs_node_config *cfg,
+				   const struct hs_ip *host, struct hs_nexthop *nh)
+{
+	const struct hs_ip *src = our_addr(cfg, host);
+
+	if (ip_is_zero(src) || fib_out(ctx, src, host, nh))
+		return -1;
+	nh->fwd = 0;
+	return 0;
+}
+
 static __always_inline int to_host(hs_ctx *ctx, struct pkt *p, const struct hs_node_config *cfg,
 				   const struct hs_ip *host, bool fwd, enum hs_reason r)
 {
-	const struct hs_ip *src = our_addr(cfg, host);
 	struct hs_nexthop nh;
 
-	if (ip_is_zero(src) || fib_out(ctx, src, host, &nh))
+	if (host_nh(ctx, cfg, host, &nh))
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
 	nh.fwd = fwd;
 	return encap_send(ctx, p, cfg, host, &nh, r);

@@ -55,10 +55,22 @@ struct {
 	__type(value, struct hs_flow_key);
 } fk_scratch SEC(".maps");
 
-/* learn_flow() of an IPv4 flow from client to vm (as the VM sees it, after
- * any DNAT) with entry and vm_id. 0, or -1 when the scratch key cannot be
- * had: the caller then leaves the packet to the full path, so it calls this
- * before writing anything. */
+/* The flows key (every byte written) of an IPv4 flow from client to vm, as
+ * the VM sees it (after any DNAT). */
+static __always_inline void fast4_flow_key(struct hs_flow_key *k, __be32 client, __be32 vm,
+					   __be16 client_port, __be16 vm_port, __u8 proto)
+{
+	ip_from_v4(&k->client, client);
+	ip_from_v4(&k->vm, vm);
+	k->client_port = client_port;
+	k->vm_port = vm_port;
+	k->proto = proto;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+}
+
+/* learn_flow() of that flow with entry and vm_id. 0, or -1 when the
+ * scratch key cannot be had: the caller then leaves the packet to the full
+ * path, so it calls this before writing anything. */
 static __always_inline int fast4_learn(__be32 client, __be32 vm, __be16 client_port, __be16 vm_port,
 				       __u8 proto, const struct hs_ip *entry, __u32 vm_id)
 {
@@ -67,12 +79,7 @@ static __always_inline int fast4_learn(__be32 client, __be32 vm, __be16 client_p
 
 	if (!fk)
 		return -1;
-	ip_from_v4(&fk->client, client);
-	ip_from_v4(&fk->vm, vm);
-	fk->client_port = client_port;
-	fk->vm_port = vm_port;
-	fk->proto = proto;
-	fk->pad[0] = fk->pad[1] = fk->pad[2] = 0;
+	fast4_flow_key(fk, client, vm, client_port, vm_port, proto);
 	learn_key(fk, entry, vm_id);
 	return 0;
 }
@@ -133,6 +140,21 @@ static __always_inline __u16 *fast4_frame(struct xdp_md *ctx, struct iphdr **ipp
 	*ipp = ip;
 	*ip_len = bpf_ntohs(ip->tot_len);
 	return fast4_l4((__u8 *)(ip + 1), (void *)(long)ctx->data_end, ip->protocol, *ip_len);
+}
+
+/* The checksum deltas fast4_xlate() applies for replacing the IPv4
+ * address at old_a (network order) by the one at new_a and, unless
+ * new_port is 0, the port old_port by new_port: *d_ip for the IPv4 header,
+ * *d_l4 for the transport checksum (address and port). */
+static __always_inline void fast4_deltas(const void *old_a, const void *new_a, __be16 old_port,
+					 __be16 new_port, __u32 *d_ip, __u32 *d_l4)
+{
+	__u32 d = csum_delta_bytes(old_a, new_a, 4);
+
+	*d_ip = d;
+	if (new_port)
+		d += csum_delta16(old_port, new_port);
+	*d_l4 = d;
 }
 
 /* The DNAT or SNAT of a fast path: the address at a (network order) becomes

@@ -88,15 +88,9 @@ static __always_inline void fe_begin(struct hs_fe_slot *s, const struct pkt *p,
  * flow: TCP or UDP over IPv4, not fragments. p is translated. */
 static __always_inline bool fe_fill_deltas4(struct hs_fe_slot *s, const struct pkt *p)
 {
-	__u32 d;
-
 	if (!p->v4 || p->frag || !p->has_l4 || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
 		return false;
-	d = csum_delta_bytes(&s->key.dst.b[12], &s->vm.b[12], 4);
-	s->d_ip = d;
-	if (s->vm_port)
-		d += csum_delta16(s->key.dport, s->vm_port);
-	s->d_l4 = d;
+	fast4_deltas(&s->key.dst.b[12], &s->vm.b[12], s->key.dport, s->vm_port, &s->d_ip, &s->d_l4);
 	return true;
 }
 

@@ -76,7 +76,6 @@ static __always_inline void rp_fill_snat4(const struct hs_ip *outer_src, const s
 					  __u64 gen)
 {
 	struct hs_rp_slot *s;
-	__u32 d;
 
 	if (!ip_is_v4(&rb->pub))
 		return;
@@ -90,11 +89,7 @@ static __always_inline void rp_fill_snat4(const struct hs_ip *outer_src, const s
 	__builtin_memcpy(s->smac, nh->smac, ETH_ALEN);
 	s->expires = nh->expires;
 	s->checked = bpf_jiffies64();
-	d = csum_delta_bytes(&q->src.b[12], &rb->pub.b[12], 4);
-	s->d_ip = d;
-	if (rb->pub_port)
-		d += csum_delta16(q->sport, rb->pub_port);
-	s->d_l4 = d;
+	fast4_deltas(&q->src.b[12], &rb->pub.b[12], q->sport, rb->pub_port, &s->d_ip, &s->d_l4);
 	s->gen = gen;
 	s->kind = HS_RP_SNAT;
 }

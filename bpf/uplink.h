@@ -21,7 +21,6 @@ static __noinline int handle_binding(hs_ctx *ctx, struct pkt *p, const struct hs
 {
 	struct hs_binding_key k = {};
 	struct hs_binding *b = NULL;
-	const struct hs_ip *src;
 	struct hs_nexthop nh;
 	struct hs_vm *vm;
 	__be16 port;
@@ -77,12 +76,10 @@ static __noinline int handle_binding(hs_ctx *ctx, struct pkt *p, const struct hs
 	if (strip_vlans(ctx, p) || set_eth(ctx, vm->mac, vm->gw_mac))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	/* to_host(), with the slot filled once the next hop is known */
-	src = our_addr(cfg, &vm->host);
-	if (ip_is_zero(src) || fib_out(ctx, src, &vm->host, &nh))
+	if (host_nh(ctx, cfg, &vm->host, &nh))
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
 	if (s)
 		fe_commit_remote(s, gen, p, cfg, &nh);
-	nh.fwd = 0;
 	return encap_send(ctx, p, cfg, &vm->host, &nh, HS_R_TX_DNAT_ENCAP);
 }
 

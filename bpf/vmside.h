@@ -36,7 +36,6 @@ static __noinline int reply(hs_ctx *ctx, struct pkt *p, const struct hs_node_con
 	struct hs_flow_key fk = {};
 	const struct hs_ip *entry = &vm->entry;
 	struct hs_flow *f = NULL;
-	const struct hs_ip *src;
 	struct hs_rbinding *rb;
 	struct hs_nexthop nh;
 	int act;
@@ -69,10 +68,8 @@ static __noinline int reply(hs_ctx *ctx, struct pkt *p, const struct hs_node_con
 		if (mss_clamp(ctx, p, cfg))
 			return verdict(HS_DROP, HS_R_DROP_ERROR);
 		/* to_host(), with the slot filled once the next hop is known */
-		src = our_addr(cfg, entry);
-		if (ip_is_zero(src) || fib_out(ctx, src, entry, &nh))
+		if (host_nh(ctx, cfg, entry, &nh))
 			return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
-		nh.fwd = 0;
 #ifndef HS_CTX_SKB
 		if (gen != HS_GEN_NONE)
 			vr_fill_encap4(ctx, p, cfg, entry, f != NULL, &nh, gen);
@@ -115,7 +112,6 @@ static __noinline int east_west(hs_ctx *ctx, struct pkt *p, const struct hs_vm *
 				const struct hs_vm *peer, __u64 gen)
 {
 	const struct hs_node_config *cfg = node_cfg();
-	const struct hs_ip *src;
 	struct hs_nexthop nh;
 	int act;
 
@@ -136,10 +132,8 @@ static __noinline int east_west(hs_ctx *ctx, struct pkt *p, const struct hs_vm *
 	if (mss_clamp(ctx, p, cfg) || set_eth(ctx, peer->mac, vm->mac))
 		return verdict(HS_DROP, HS_R_DROP_ERROR);
 	/* to_host(), with the slot filled once the next hop is known */
-	src = our_addr(cfg, &peer->host);
-	if (ip_is_zero(src) || fib_out(ctx, src, &peer->host, &nh))
+	if (host_nh(ctx, cfg, &peer->host, &nh))
 		return verdict(HS_DROP, HS_R_DROP_NO_ROUTE);
-	nh.fwd = 0;
 #ifndef HS_CTX_SKB
 	if (gen != HS_GEN_NONE)
 		vr_fill_ew_encap4(ctx, p, cfg, vm, peer, &nh, gen);

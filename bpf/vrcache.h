@@ -106,7 +106,6 @@ static __always_inline void vr_fill_snat4(struct xdp_md *ctx, const struct pkt *
 					  __u64 gen)
 {
 	struct hs_vr_slot *s;
-	__u32 d;
 
 	if (!ip_is_v4(&rb->pub))
 		return;
@@ -117,11 +116,7 @@ static __always_inline void vr_fill_snat4(struct xdp_md *ctx, const struct pkt *
 	__builtin_memcpy((__u8 *)s->tmpl + ETH_ALEN, nh->smac, ETH_ALEN);
 	__builtin_memcpy(&s->pub, &rb->pub.b[12], 4);
 	s->pub_port = rb->pub_port;
-	d = csum_delta_bytes(&p->src.b[12], &rb->pub.b[12], 4);
-	s->d_ip = d;
-	if (rb->pub_port)
-		d += csum_delta16(p->sport, rb->pub_port);
-	s->d_l4 = d;
+	fast4_deltas(&p->src.b[12], &rb->pub.b[12], p->sport, rb->pub_port, &s->d_ip, &s->d_l4);
 	vr_commit(s, HS_VR_REPLY_SNAT, nh, gen);
 }
 
@@ -176,7 +171,7 @@ static __always_inline void vr_fill_ew_local4(struct xdp_md *ctx, const struct p
  */
 static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_config *cfg)
 {
-	struct hs_flow_key fk = {};
+	struct hs_flow_key fk;
 	struct hs_vr_slot *s;
 	struct hs_flow *f;
 	__u32 k, ip_len = 0;
@@ -202,11 +197,7 @@ static __always_inline int vr_fast4(struct xdp_md *ctx, const struct hs_node_con
 	}
 	if (s->kind == HS_VR_REPLY_ENCAP || s->kind == HS_VR_REPLY_SNAT) {
 		/* reply()'s flow lookup, and the same answer */
-		ip_from_v4(&fk.client, ip->daddr);
-		ip_from_v4(&fk.vm, ip->saddr);
-		fk.client_port = ports[1];
-		fk.vm_port = ports[0];
-		fk.proto = ip->protocol;
+		fast4_flow_key(&fk, ip->daddr, ip->saddr, ports[1], ports[0], ip->protocol);
 		f = bpf_map_lookup_elem(&flows, &fk);
 		if (s->has_flow ? !f || !ip_is_v4(&f->entry) || *(__u32 *)&f->entry.b[12] != s->host
 				: f != NULL)

@@ -76,21 +76,36 @@ static int reply_first(struct dp *d)
 {
 	return dp_send(d, DP_VMSIDE, reply4_in, NULL);
 }
-/* The frame is sent from the slot's template: a reserved VXLAN bit put
- * there comes out. */
-static int vr_mark_slot(struct dp *d)
+/* A reserved VXLAN bit, at its place in an encapsulating template */
+#define VX_RSVD1_OFF (14 + 20 + 8 + 1)
+static const uint8_t vx_mark[1] = {0x80};
+
+/*
+ * After setup, sends build once (which fills the slot of VM4:sport ->
+ * dst:dport, of kind), then writes n bytes at off of the slot's template:
+ * the next frame must show them, so it was sent from the slot.
+ */
+static int vr_mark(struct dp *d, int (*setup)(struct dp *), void (*build)(struct pkt *),
+		   const char *dst, uint16_t sport, uint16_t dport, uint8_t proto, uint8_t kind,
+		   size_t off, const uint8_t *bytes, size_t n)
 {
 	struct hs_vr_slot s;
 
-	if (primary_c(d) || reply_first(d) ||
-	    dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
+	if (setup(d) || dp_send(d, DP_VMSIDE, build, NULL) ||
+	    dp_vr_slot_io(d, VM4, dst, sport, dport, proto, &s, false))
 		return -1;
-	if (s.kind != HS_VR_REPLY_ENCAP) {
-		printf("    no VM-side cache slot for VM4:8080 -> CLIENT4:40000\n");
+	if (s.kind != kind) {
+		printf("    the slot of VM4:%u -> %s:%u has kind %u, not %u\n", sport, dst, dport,
+		       s.kind, kind);
 		return -1;
 	}
-	((uint8_t *)s.tmpl)[14 + 20 + 8 + 1] = 0x80;
-	return dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, true);
+	memcpy((uint8_t *)s.tmpl + off, bytes, n);
+	return dp_vr_slot_io(d, VM4, dst, sport, dport, proto, &s, true);
+}
+static int vr_mark_slot(struct dp *d)
+{
+	return vr_mark(d, primary_c, reply4_in, CLIENT4, 8080, 40000, IPPROTO_TCP,
+		       HS_VR_REPLY_ENCAP, VX_RSVD1_OFF, vx_mark, 1);
 }
 static void reply4_encap_c_marked(struct pkt *p)
 {
@@ -131,17 +146,11 @@ static int vr_then_primary_b_unbumped(struct dp *d)
 #define MAC_MARK "02:00:00:00:0a:0b"
 static int vr_mark_snat_slot(struct dp *d)
 {
-	struct hs_vr_slot s;
+	uint8_t mac[6];
 
-	if (flow_us(d) || reply_first(d) ||
-	    dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, false))
-		return -1;
-	if (s.kind != HS_VR_REPLY_SNAT) {
-		printf("    no SNAT slot for VM4:8080 -> CLIENT4:40000 (kind %u)\n", s.kind);
-		return -1;
-	}
-	dp_mac(MAC_MARK, (uint8_t *)s.tmpl);
-	return dp_vr_slot_io(d, VM4, CLIENT4, 8080, 40000, IPPROTO_TCP, &s, true);
+	dp_mac(MAC_MARK, mac);
+	return vr_mark(d, flow_us, reply4_in, CLIENT4, 8080, 40000, IPPROTO_TCP, HS_VR_REPLY_SNAT,
+		       0, mac, sizeof(mac));
 }
 static void reply4_snat_marked(struct pkt *p)
 {
@@ -355,26 +364,10 @@ static int ew_first(struct dp *d)
 {
 	return dp_send(d, DP_VMSIDE, ew_in, NULL);
 }
-/* sends ew_in once with VM2 set up by setup, then marks the slot: byte
- * off of its template gets value v */
-static int ew_mark(struct dp *d, int (*setup)(struct dp *), uint8_t kind, size_t off, uint8_t v)
-{
-	struct hs_vr_slot s;
-
-	if (setup(d) || ew_first(d) ||
-	    dp_vr_slot_io(d, VM4, VM2_4, 7000, 7001, IPPROTO_UDP, &s, false))
-		return -1;
-	if (s.kind != kind) {
-		printf("    east-west slot VM4:7000 -> VM2_4:7001 has kind %u, not %u\n", s.kind,
-		       kind);
-		return -1;
-	}
-	((uint8_t *)s.tmpl)[off] = v;
-	return dp_vr_slot_io(d, VM4, VM2_4, 7000, 7001, IPPROTO_UDP, &s, true);
-}
 static int ew_remote_marked_prep(struct dp *d)
 {
-	return ew_mark(d, vm2_remote, HS_VR_EW_ENCAP, 14 + 20 + 8 + 1, 0x80);
+	return vr_mark(d, vm2_remote, ew_in, VM2_4, 7000, 7001, IPPROTO_UDP, HS_VR_EW_ENCAP,
+		       VX_RSVD1_OFF, vx_mark, 1);
 }
 static void ew_remote_marked(struct pkt *p)
 {
@@ -387,7 +380,10 @@ static void ew_remote_marked(struct pkt *p)
 /* the Ethernet destination's last byte */
 static int ew_local_marked_prep(struct dp *d)
 {
-	return ew_mark(d, vm2_local, HS_VR_EW_LOCAL, 5, 0x99);
+	static const uint8_t last[1] = {0x99};
+
+	return vr_mark(d, vm2_local, ew_in, VM2_4, 7000, 7001, IPPROTO_UDP, HS_VR_EW_LOCAL, 5, last,
+		       1);
 }
 static void ew_local_marked(struct pkt *p)
 {
